@@ -1,0 +1,3 @@
+from inkwash.cli import main
+
+main()

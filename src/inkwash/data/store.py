@@ -1,0 +1,95 @@
+"""Reading prepared datasets: a folder with `index.json` and packed tar shards (or loose PNGs).
+
+Layout written by `inkwash prepare` (data/curate.py):
+
+    DST/index.json      {"format": "inkwash-prepared/1", "short_side": 512, "items": [...], ...}
+    DST/shards/train-00000.tar, test-00000.tar   PNG members, each shard under ~30 MiB
+    DST/report.csv      every source file rejected, with its reason
+    DST/DATASET.md      the dataset card (counts, sizes, licence)
+
+Each item: {"id", "split", "source", "width", "height"} plus either {"shard", "member"} or {"file"}.
+A plain folder of images also opens as a store (split by name hash), so users can train on any folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+
+from PIL import Image
+
+from inkwash.errors import InkwashError
+from inkwash.io import list_images, load_rgb, to_rgb
+
+FORMAT = "inkwash-prepared/1"
+TEST_FRACTION = 0.1
+
+
+def split_of(name: str, test_fraction: float = TEST_FRACTION) -> str:
+    """Deterministic train/test split from a hash of the name: stable across machines and runs."""
+    h = int.from_bytes(hashlib.sha1(name.encode("utf-8")).digest()[:8], "big")
+    return "test" if (h / 2**64) < test_fraction else "train"
+
+
+class ImageStore:
+    """Random access to the illustrations of a prepared dataset or a plain image folder, as RGB PIL images."""
+
+    def __init__(self, root: str | os.PathLike, split: str | None = None):
+        self.root = Path(root)
+        if not self.root.exists():
+            raise InkwashError(f"{self.root}: no such dataset folder")
+        index = self.root / "index.json"
+        if index.is_file():
+            try:
+                meta = json.loads(index.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise InkwashError(f"{index}: unreadable index ({exc}); re-run inkwash prepare") from None
+            if meta.get("format") != FORMAT:
+                raise InkwashError(f"{index}: format {meta.get('format')!r}, expected {FORMAT!r}")
+            self.meta = meta
+            items = meta["items"]
+        else:
+            files = list_images(self.root)
+            self.meta = {"format": "folder"}
+            items = [
+                {"id": str(p.relative_to(self.root)), "file": str(p.relative_to(self.root)),
+                 "split": split_of(str(p.relative_to(self.root)))}
+                for p in files
+            ]
+        if split is not None:
+            items = [it for it in items if it["split"] == split]
+        if not items:
+            raise InkwashError(f"{self.root}: no images{f' in split {split!r}' if split else ''}")
+        self.items = items
+        self._tars: dict[str, tarfile.TarFile] = {}
+        self._pid = os.getpid()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _tar(self, shard: str) -> tarfile.TarFile:
+        if self._pid != os.getpid():  # a DataLoader worker: never share file handles across processes
+            self._tars, self._pid = {}, os.getpid()
+        if shard not in self._tars:
+            self._tars[shard] = tarfile.open(self.root / shard, "r")
+        return self._tars[shard]
+
+    def __getitem__(self, i: int) -> Image.Image:
+        item = self.items[i]
+        if "file" in item:
+            return load_rgb(self.root / item["file"])
+        fh = self._tar(item["shard"]).extractfile(item["member"])
+        if fh is None:
+            raise InkwashError(f"{self.root / item['shard']}: member {item['member']} missing")
+        img = Image.open(io.BytesIO(fh.read()))
+        img.load()
+        return to_rgb(img)
+
+    def __getstate__(self):  # picklable for DataLoader workers
+        state = self.__dict__.copy()
+        state["_tars"] = {}
+        return state
