@@ -1,0 +1,113 @@
+"""`inkwash demo`: the default job - colour the shipped examples and show what the training pipeline sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from inkwash.cli._app import app
+from inkwash.errors import InkwashError
+
+DEFAULT_MODEL = "lazybrush"  # the one colorizer that needs no weights; learned defaults replace it when shipped
+
+
+class _Illustrations:
+    """The examples' illustration.png files as a dataset source (len / getitem -> PIL RGB)."""
+
+    def __init__(self, folders: list[Path]):
+        self.folders = folders
+
+    def __len__(self) -> int:
+        return len(self.folders)
+
+    def __getitem__(self, i: int):
+        from inkwash.io import load_rgb
+
+        return load_rgb(self.folders[i] / "illustration.png")
+
+
+def _hints_over(lineart, hint_map):
+    """Hint strokes painted over the lineart, for the contact sheet. hint_map: (H,W,4) in [0,1]."""
+    import numpy as np
+    from PIL import Image
+
+    lines = np.asarray(lineart.convert("RGB"), np.float32) / 255.0
+    a = hint_map[..., 3:4]
+    return Image.fromarray(((lines * (1 - a) + hint_map[..., :3] * a) * 255 + 0.5).astype(np.uint8), "RGB")
+
+
+def _contact_sheet(rows: list[list], labels: list[str], height: int = 256):
+    """Rows of PIL images, each scaled to `height`, under a header of column labels."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    rows = [[im.resize((max(1, round(im.width * height / im.height)), height)) for im in row] for row in rows]
+    col_w = [max(row[c].width for row in rows) for c in range(len(labels))]
+    gap, header = 6, 28
+    sheet = Image.new("RGB", (sum(col_w) + gap * (len(col_w) + 1), header + len(rows) * (height + gap) + gap),
+                      (120, 120, 120))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=18)
+    x = gap
+    for c, label in enumerate(labels):
+        draw.text((x + col_w[c] // 2, header // 2), label, fill="white", font=font, anchor="mm")
+        for r, row in enumerate(rows):
+            sheet.paste(row[c], (x + (col_w[c] - row[c].width) // 2, header + r * (height + gap)))
+        x += col_w[c] + gap
+    return sheet
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results (created; its demo files are replaced).")] = Path("demo-out"),
+    examples: Annotated[Path, typer.Option(help="Folder of examples: one sub-folder each with lineart.png, hints.json, illustration.png.")] = Path("examples"),
+    model: Annotated[str, typer.Option(help="Model name or weights path for the colorization.")] = DEFAULT_MODEL,
+) -> None:
+    """inkwash demo --out demo-out
+
+    Colours every example's lineart with its hand-drawn hints (EXAMPLE.png, EXAMPLE_flat.png), writes a contact
+    sheet (demo.png: lineart / hints / result / original) and a grid of the training inputs the data pipeline makes
+    from the examples' illustrations (pipeline.png).
+    """
+    from rich.progress import Progress
+
+    from inkwash.data.dataset import ColorizationDataset
+    from inkwash.data.preview import preview_grid
+    from inkwash.hints import load_hints
+    from inkwash.infer import Colorizer
+    from inkwash.io import save_image
+    from inkwash.lineart import load_lineart
+
+    if not examples.is_dir():
+        raise InkwashError(f"{examples}: no examples folder (run from the repository root, or pass --examples)")
+    folders = sorted(d for d in examples.iterdir() if (d / "lineart.png").is_file())
+    if not folders:
+        raise InkwashError(f"{examples}: no sub-folder with a lineart.png")
+    out.mkdir(parents=True, exist_ok=True)
+    colorizer = Colorizer.from_pretrained(model)
+    rows = []
+    with Progress() as progress:
+        task = progress.add_task(f"colouring with {colorizer.name}", total=len(folders))
+        for d in folders:
+            hints = d / "hints.json" if (d / "hints.json").is_file() else d / "hints.png"
+            layers = colorizer.colorize_layers(d / "lineart.png", hints if hints.is_file() else None)
+            save_image(layers["composite"], out / f"{d.name}.png", overwrite=True)
+            save_image(layers["flat"], out / f"{d.name}_flat.png", overwrite=True)
+            lineart = load_lineart(d / "lineart.png")
+            row = [lineart.convert("RGB"), _hints_over(lineart, load_hints(hints, lineart.size)) if hints.is_file()
+                   else lineart.convert("RGB"), layers["composite"]]
+            if (d / "illustration.png").is_file():
+                from inkwash.io import load_rgb
+
+                row.append(load_rgb(d / "illustration.png"))
+            rows.append(row)
+            progress.advance(task)
+    labels = ["lineart", "hints", f"result ({colorizer.name})", "original"][: min(len(r) for r in rows)]
+    save_image(_contact_sheet([r[: len(labels)] for r in rows], labels), out / "demo.png", overwrite=True)
+
+    with_illustration = [d for d in folders if (d / "illustration.png").is_file()]
+    if with_illustration:
+        ds = ColorizationDataset(_Illustrations(with_illustration), size=256, train=False, with_stencil=True)
+        save_image(preview_grid(ds, range(len(ds))), out / "pipeline.png", overwrite=True)
+    typer.echo(f"wrote {len(folders)} colourings, {out / 'demo.png'} and {out / 'pipeline.png'}")
