@@ -19,6 +19,8 @@ from inkwash.errors import InkwashError
 MAX_PIXELS = int(os.environ.get("INKWASH_MAX_PIXELS", 100_000_000))
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 WHITE = (255, 255, 255)
+# Pillow's own bomb guard (about 89 MP) would otherwise fire below our limit; ours is the one that applies.
+Image.MAX_IMAGE_PIXELS = max(MAX_PIXELS, Image.MAX_IMAGE_PIXELS or 0)
 
 
 def open_image(path: str | os.PathLike, max_pixels: int | None = None) -> Image.Image:
@@ -113,10 +115,19 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _chmod_like_new_file(tmp_path)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _chmod_like_new_file(path: Path) -> None:
+    """mkstemp creates 0600 files; give the result the mode a plain open() would (0666 minus umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o666 & ~umask)
 
 
 def save_image(img: Image.Image, path: str | os.PathLike, overwrite: bool = False) -> Path:
