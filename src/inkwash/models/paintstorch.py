@@ -1,0 +1,172 @@
+"""PaintsTorch networks (thesis IV.2.2.2): colorizer G1, lineart redrawer G2 and critic C, after AlacGAN.
+
+Data flow at input size S (S divisible by 16):
+    lineart x (B,1,S,S) in [-1,1] --F1--> features f (B,Cf,S/16,S/16)
+    G1(x, h, f) -> y_hat (B,3,S,S) in [-1,1]      h: hints (B,4,S/4,S/4), RGB in [-1,1], mask in [0,1]
+    G2(y_hat, h, f) -> x_hat (B,1,S,S) in [-1,1]
+    C(y, f) -> score (B,1), unbounded (Wasserstein critic)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from inkwash.errors import InkwashError
+from inkwash.models.blocks import ResNeXtBottleneck, UpShuffle, conv_act, tunnel
+
+
+@dataclass
+class PaintsTorchConfig:
+    """Network widths and frozen-feature choices; defaults are AlacGAN's NetG/NetD (the thesis' `base`)."""
+
+    ngf: int = 64  # AlacGAN NetG width
+    ndf: int = 64  # AlacGAN NetD width
+    feat_channels: int = 512  # F1 output channels (Illustration2Vec conv4_2: 512 at S/16)
+    bottlenecks: int = 20  # AlacGAN: 20 ResNeXt blocks at S/16
+    dilations: tuple[int, ...] = (1, 1, 2, 2, 4, 4, 2, 1)  # AlacGAN tunnels at S/8 and S/4
+    dilations_top: tuple[int, ...] = (1, 2, 4, 2, 1)  # AlacGAN tunnel at S/2
+    cardinality: int = 32  # ResNeXt groups (0 = depthwise); 16 at S/2 as in AlacGAN
+    cardinality_top: int = 16
+    critic_cardinality: int = 8  # AlacGAN NetD
+    critic_tail_downsamples: int = 3  # stride-2 blocks after F1 is joined (S/16 -> S/128 at 512 px)
+    use_g2: bool = True  # thesis IV.2.2.2: the second generator; False gives AlacGAN
+    f1: str = "seeded"  # "seeded" (offline default, see features.py) or "i2v" (Illustration2Vec file)
+    f1_path: str = ""
+    f2: str = "seeded-vgg"  # "seeded-vgg" (offline default) or "vgg16" (torchvision's ImageNet file)
+    f2_path: str = ""
+    f2_layer: str = "relu2_2"  # thesis IV.2.2.3: VGG16's fourth activation (relu2_2, as AlacGAN/PaintsTorch code)
+    f2_width: float = 1.0  # width multiplier of the seeded F2 only (real VGG16 needs 1.0)
+    feature_seed: int = 0  # seed of the offline F1/F2 weights: part of the model's identity
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PaintsTorchConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise InkwashError(f"unknown model settings {sorted(unknown)}; known: {sorted(known)}")
+        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**d)
+
+
+class Generator(nn.Module):
+    """AlacGAN-style U-Net: image + hints + F1 features -> image.
+
+    x: (B,c_in,S,S) in [-1,1]; hints: (B,4,S/4,S/4); feat: (B,Cf,S/16,S/16) -> (B,c_out,S,S) in [-1,1].
+    """
+
+    def __init__(self, cfg: PaintsTorchConfig, c_in: int = 1, c_out: int = 3):
+        super().__init__()
+        g = cfg.ngf
+        self.to_hint = conv_act(4, g, kernel=7)  # hints enter at S/4, beside the encoder
+        self.enc0 = conv_act(c_in, g // 2, 3)  # S
+        self.enc1 = conv_act(g // 2, g, 4, 2)  # S/2
+        self.enc2 = conv_act(g, g * 2, 4, 2)  # S/4
+        self.enc3 = conv_act(g * 3, g * 4, 4, 2)  # S/8, after concatenating the hint features
+        self.enc4 = conv_act(g * 4, g * 8, 4, 2)  # S/16
+        self.dec4 = nn.Sequential(  # F1 features join at the bottleneck
+            conv_act(g * 8 + cfg.feat_channels, g * 8, 3),
+            *[ResNeXtBottleneck(g * 8, cfg.cardinality) for _ in range(cfg.bottlenecks)],
+            UpShuffle(g * 8, g * 4),
+        )
+        self.dec3 = nn.Sequential(conv_act(g * 8, g * 4), tunnel(g * 4, cfg.dilations, cfg.cardinality),
+                                  UpShuffle(g * 4, g * 2))
+        self.dec2 = nn.Sequential(conv_act(g * 4, g * 2), tunnel(g * 2, cfg.dilations, cfg.cardinality),
+                                  UpShuffle(g * 2, g))
+        self.dec1 = nn.Sequential(conv_act(g * 2, g), tunnel(g, cfg.dilations_top, cfg.cardinality_top),
+                                  UpShuffle(g, g // 2))
+        self.exit = nn.Conv2d(g, c_out, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, hints: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
+        x0 = self.enc0(x)
+        x1 = self.enc1(x0)
+        x2 = self.enc2(x1)
+        x3 = self.enc3(torch.cat([x2, self.to_hint(hints)], 1))
+        x4 = self.enc4(x3)
+        y = self.dec4(torch.cat([x4, feat], 1))
+        y = self.dec3(torch.cat([y, x3], 1))
+        y = self.dec2(torch.cat([y, x2], 1))
+        y = self.dec1(torch.cat([y, x1], 1))
+        return torch.tanh(self.exit(torch.cat([y, x0], 1)))
+
+
+class Critic(nn.Module):
+    """SRGAN-like critic with the generators' bottlenecks, no dilation, conditioned on F1; linear output.
+
+    y: (B,3,S,S) in [-1,1]; feat: (B,Cf,S/16,S/16) -> (B,1) unbounded.
+    """
+
+    def __init__(self, cfg: PaintsTorchConfig):
+        super().__init__()
+        d, k = cfg.ndf, cfg.critic_cardinality
+
+        def down(c: int) -> list[nn.Module]:
+            return [ResNeXtBottleneck(c, k), ResNeXtBottleneck(c, k, stride=2)]
+
+        self.feed = nn.Sequential(
+            conv_act(3, d, 7, bias=False), conv_act(d, d, 4, 2, bias=False),  # S/2
+            *down(d), conv_act(d, d * 2, 1, bias=False),  # S/4
+            *down(d * 2), conv_act(d * 2, d * 4, 1, bias=False),  # S/8
+            *down(d * 4),  # S/16
+        )
+        tail: list[nn.Module] = [conv_act(d * 4 + cfg.feat_channels, d * 8, 3, bias=False)]
+        for _ in range(cfg.critic_tail_downsamples):
+            tail += down(d * 8)
+        tail += [ResNeXtBottleneck(d * 8, k), conv_act(d * 8, d * 8, 3, bias=False)]
+        self.tail = nn.Sequential(*tail)
+        # AlacGAN ends with a 4x4 valid conv, which only fits 512 px; global averaging fits any size
+        self.out = nn.Linear(d * 8, 1)
+
+    def forward(self, y: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
+        h = self.tail(torch.cat([self.feed(y), feat], 1))
+        return self.out(h.mean(dim=(2, 3)))
+
+
+def build_networks(cfg: PaintsTorchConfig) -> dict[str, nn.Module]:
+    """The trainable networks of a config: g1, critic, and g2 unless `use_g2` is off (AlacGAN)."""
+    nets: dict[str, nn.Module] = {"g1": Generator(cfg, 1, 3), "critic": Critic(cfg)}
+    if cfg.use_g2:
+        nets["g2"] = Generator(cfg, 3, 1)
+    return nets
+
+
+def load_generator(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, nn.Module, dict]:
+    """Rebuild the exported colorizer of a run: (G1, F1, config dict), both in eval mode and frozen.
+
+    Reads RUN/config.json and RUN/model.safetensors (keys "g1.*", plus "f1.*" when F1 is our own).
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from inkwash.models.features import build_f1
+
+    run_dir = Path(run_dir)
+    cfg_path, weights = run_dir / "config.json", run_dir / "model.safetensors"
+    for p in (cfg_path, weights):
+        if not p.is_file():
+            raise InkwashError(f"{p}: missing; train a model first (inkwash train paintstorch --out {run_dir})")
+    try:
+        full = json.loads(cfg_path.read_text())
+        mcfg = PaintsTorchConfig.from_dict(full["model"])
+        state = load_file(str(weights), device=str(device))
+    except (OSError, ValueError, KeyError, SafetensorError, json.JSONDecodeError) as exc:
+        raise InkwashError(f"{run_dir}: unreadable model export ({exc}); re-export or retrain") from None
+    g1 = Generator(mcfg, 1, 3)
+    g1.load_state_dict({k[3:]: v for k, v in state.items() if k.startswith("g1.")})
+    f1_state = {k[3:]: v for k, v in state.items() if k.startswith("f1.")}
+    f1 = build_f1(mcfg, state=f1_state or None)
+    for m in (g1, f1):
+        m.to(device).eval().requires_grad_(False)
+    return g1, f1, full
+
+
+def config_dict(cfg: PaintsTorchConfig) -> dict:
+    """JSON-ready dict of a model config (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
+
+
+__all__ = ["PaintsTorchConfig", "Generator", "Critic", "build_networks", "load_generator", "config_dict"]
