@@ -23,6 +23,9 @@ class LossConfig:
     lambda_recon: float = 1.0  # L_recon enters L_G with weight 1
     lambda_gp: float = 10.0  # thesis eq. pt_critic_loss_gradient_penalty: lambda_gp = 10
     epsilon_drift: float = 1e-3  # thesis (after Karras et al. 2017): epsilon_drift = 1e-3
+    # inkwash addition, off by default (thesis recipe): a pixel L1 term on G1's output. Short CPU runs with the
+    # offline random-weight F2 use it to pin colours the perceptual loss only weakly constrains.
+    lambda_l1: float = 0.0
 
 
 def wasserstein(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:

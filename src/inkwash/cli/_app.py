@@ -4,7 +4,7 @@ import typer
 
 app = typer.Typer(
     name="inkwash",
-    help="AI-assisted lineart colorization.\n\nStart with: inkwash colorize examples/face/lineart.png --hints examples/face/hints.json -o face.png",
+    help="AI-assisted lineart colorization.\n\nStart with: inkwash colorize examples/girl/lineart.png --hints examples/girl/hints.json -o girl.png",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,

@@ -17,7 +17,7 @@ from rich.console import Console
 from inkwash.cli._app import app
 from inkwash.errors import InkwashError
 
-DEFAULT_MODEL = "lazybrush"  # until a learned model ships with weights
+DEFAULT_MODEL = "paintstorch"  # the shipped default weights (src/inkwash/weights/paintstorch)
 _console = Console(stderr=True, soft_wrap=True)
 
 
@@ -49,7 +49,7 @@ def companion(lineart: Path, kind: str) -> Optional[Path]:
 
 
 def colorize_one(colorizer, lineart: Path | str, hints, mask, out: Path, layers: bool, overwrite: bool,
-                 seed: Optional[int]) -> list[Path]:
+                 seed: Optional[int], base: Optional[Path] = None) -> list[Path]:
     """Colour one lineart and write its layers atomically; refuses to overwrite before doing any work."""
     from inkwash.io import save_image
 
@@ -58,7 +58,7 @@ def colorize_one(colorizer, lineart: Path | str, hints, mask, out: Path, layers:
         for p in paths.values():
             if p.exists():
                 raise InkwashError(f"{p}: already exists; pass --overwrite to replace it")
-    result = colorizer.colorize_layers(lineart, hints, mask=mask, seed=seed)
+    result = colorizer.colorize_layers(lineart, hints, mask=mask, base=base, seed=seed)
     return [save_image(result[k], p, overwrite=overwrite) for k, p in paths.items()]
 
 
@@ -103,7 +103,11 @@ def colorize(
     hints: Optional[Path] = typer.Option(None, "--hints",
                                          help="Strokes: RGBA (alpha = strokes), RGB on white, or .json."),
     mask: Optional[Path] = typer.Option(None, "--mask",
-                                        help="Selection: white = colour here; elsewhere the lineart stays."),
+                                        help="Selection: white = colour here; elsewhere --base (or the lineart) "
+                                             "stays, pixel for pixel."),
+    base: Optional[Path] = typer.Option(None, "--base",
+                                        help="With --mask: a previous result or your own painting to keep "
+                                             "outside the mask (the iterative workflow)."),
     model: Optional[str] = typer.Option(None, "--model",
                                         help=f"Model name or weights path (default: {DEFAULT_MODEL})."),
     method: Optional[str] = typer.Option(None, "--method", help="Alias of --model (e.g. --method lazybrush)."),
@@ -113,11 +117,19 @@ def colorize(
     fill_unhinted: bool = typer.Option(False, "--fill-unhinted",
                                        help="lazybrush: fill unhinted regions with the nearest stroke's colour."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for models that sample."),
+    resolution: Optional[int] = typer.Option(None, "--resolution",
+                                             help="Learned models: short side in px the model paints at "
+                                                  "(default: its training size); the output keeps the "
+                                                  "input's size either way."),
+    lines_over: bool = typer.Option(True, "--lines-over/--no-lines-over",
+                                    help="Learned models: multiply the original full-resolution lines over "
+                                         "the colour (crisp lines at any size)."),
 ) -> None:
-    """inkwash colorize examples/face/lineart.png --hints examples/face/hints.json -o face.png
+    """inkwash colorize examples/girl/lineart.png --hints examples/girl/hints.json -o girl.png
 
     Colour a lineart from colour hint strokes (RGBA, RGB on white, or JSON); --layers also writes the
-    flat colour and the lines as separate PNGs.
+    flat colour and the lines as separate PNGs. The default model is the shipped PaintsTorch weights;
+    --model lazybrush is the classical flat-fill baseline, --model RUN a folder made by `inkwash train`.
 
     Batch: inkwash colorize --batch linearts/ -o coloured/ reads NAME.png with NAME.hints.json or
     NAME.hints.png (and NAME.mask.png) beside it and writes coloured/NAME.png; bad files are reported
@@ -130,15 +142,23 @@ def colorize(
     name = model or method or DEFAULT_MODEL
     if (lineart is None) == (batch is None):
         raise InkwashError("give either one LINEART or --batch DIR (not both, not neither)")
-    options = {"fill_unhinted": True} if fill_unhinted else {}
+    options: dict = {"fill_unhinted": True} if fill_unhinted else {}
     if fill_unhinted and name != "lazybrush":
         raise InkwashError("--fill-unhinted applies to --model lazybrush only")
+    if name == "lazybrush" and (resolution is not None or not lines_over):
+        raise InkwashError("--resolution and --no-lines-over apply to learned models, not lazybrush")
+    if resolution is not None:
+        options["resolution"] = resolution
+    if not lines_over:
+        options["lines_over"] = False
+    if base is not None and mask is None:
+        raise InkwashError("--base is kept outside --mask; give a --mask too")
     colorizer = Colorizer.from_pretrained(name, **options)
     if batch is not None:
-        if hints is not None or mask is not None:
+        if hints is not None or mask is not None or base is not None:
             raise InkwashError("--batch finds hints and masks by name (NAME.hints.png, NAME.mask.png); "
                                "drop --hints/--mask")
         _run_batch(colorizer, batch, out, layers, overwrite, seed)
         return
-    written = colorize_one(colorizer, lineart, hints, mask, out, layers, overwrite, seed)
+    written = colorize_one(colorizer, lineart, hints, mask, out, layers, overwrite, seed, base)
     _console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)

@@ -10,7 +10,8 @@ import typer
 from inkwash.cli._app import app
 from inkwash.errors import InkwashError
 
-DEFAULT_MODEL = "lazybrush"  # the one colorizer that needs no weights; learned defaults replace it when shipped
+DEFAULT_MODEL = "paintstorch"  # the shipped default weights
+BASELINE = "lazybrush"  # the classical baseline shown beside it
 
 
 class _Illustrations:
@@ -63,11 +64,12 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results (created; its demo files are replaced).")] = Path("demo-out"),
     examples: Annotated[Path, typer.Option(help="Folder of examples: one sub-folder each with lineart.png, hints.json, illustration.png.")] = Path("examples"),
     model: Annotated[str, typer.Option(help="Model name or weights path for the colorization.")] = DEFAULT_MODEL,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help=f"Also colour with {BASELINE} for comparison (EXAMPLE_{BASELINE}.png).")] = True,
 ) -> None:
     """inkwash demo --out demo-out
 
-    Colours every example's lineart with its hand-drawn hints (EXAMPLE.png, EXAMPLE_flat.png), writes a contact
-    sheet (demo.png: lineart / hints / result / original) and a grid of the training inputs the data pipeline makes
+    Colours every example's lineart with its hand-drawn hints (EXAMPLE.png, EXAMPLE_flat.png, and the baseline's
+    EXAMPLE_lazybrush.png), writes a contact sheet (demo.png: lineart / hints / result / baseline / original) and a grid of the training inputs the data pipeline makes
     from the examples' illustrations (pipeline.png).
     """
     from rich.progress import Progress
@@ -86,6 +88,7 @@ def demo(
         raise InkwashError(f"{examples}: no sub-folder with a lineart.png")
     out.mkdir(parents=True, exist_ok=True)
     colorizer = Colorizer.from_pretrained(model)
+    base_colorizer = Colorizer.from_pretrained(BASELINE) if baseline and model != BASELINE else None
     rows = []
     with Progress() as progress:
         task = progress.add_task(f"colouring with {colorizer.name}", total=len(folders))
@@ -97,13 +100,18 @@ def demo(
             lineart = load_lineart(d / "lineart.png")
             row = [lineart.convert("RGB"), _hints_over(lineart, load_hints(hints, lineart.size)) if hints.is_file()
                    else lineart.convert("RGB"), layers["composite"]]
+            if base_colorizer is not None:
+                other = base_colorizer.colorize(d / "lineart.png", hints if hints.is_file() else None)
+                save_image(other, out / f"{d.name}_{BASELINE}.png", overwrite=True)
+                row.append(other)
             if (d / "illustration.png").is_file():
                 from inkwash.io import load_rgb
 
                 row.append(load_rgb(d / "illustration.png"))
             rows.append(row)
             progress.advance(task)
-    labels = ["lineart", "hints", f"result ({colorizer.name})", "original"][: min(len(r) for r in rows)]
+    labels = ["lineart", "hints", f"result ({colorizer.name})"] + ([BASELINE] if base_colorizer else []) + ["original"]
+    labels = labels[: min(len(r) for r in rows)]
     save_image(_contact_sheet([r[: len(labels)] for r in rows], labels), out / "demo.png", overwrite=True)
 
     with_illustration = [d for d in folders if (d / "illustration.png").is_file()]

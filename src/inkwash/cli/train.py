@@ -11,7 +11,7 @@ from inkwash.cli._app import train_app
 
 
 def _run(name: str, data: str, out: Path, config: Optional[Path], sets: list[str], steps: Optional[int],
-         batch_size: Optional[int], size: Optional[int], preset: str, resume: bool, device: str,
+         batch_size: Optional[int], size: Optional[int], preset: Optional[str], resume: bool, device: str,
          workers: Optional[int]) -> None:
     from inkwash.train.config import parse_set
     from inkwash.train.paintstorch import make_config, train
@@ -31,7 +31,9 @@ _SET = typer.Option([], "--set", help="Override one setting, e.g. --set loss.lam
 _STEPS = typer.Option(None, "--steps", help="Stop after N iterations (default: 100 epochs, thesis IV.2.2.4).")
 _BATCH = typer.Option(None, "--batch-size", help="Images per process per step (default 4).")
 _SIZE = typer.Option(None, "--size", help="Training crop size in px, a multiple of 16 (default 512).")
-_PRESET = typer.Option("base", "--preset", help="Network size: tiny (tests), small (CPU), base (AlacGAN widths).")
+_PRESET = typer.Option(None, "--preset", show_default=False,
+                       help="Network size: tiny (tests), small (CPU), base (AlacGAN widths; the default unless "
+                            "--config sets `preset`).")
 _RESUME = typer.Option(False, "--resume", help="Continue RUN from its latest checkpoint.")
 _DEVICE = typer.Option("auto", "--device", help="auto, cpu or cuda.")
 _WORKERS = typer.Option(None, "--workers", help="Data loader processes (default 2).")
@@ -40,7 +42,7 @@ _WORKERS = typer.Option(None, "--workers", help="Data loader processes (default 
 @train_app.command("paintstorch")
 def paintstorch(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _CONFIG, sets: list[str] = _SET,
                 steps: Optional[int] = _STEPS, batch_size: Optional[int] = _BATCH, size: Optional[int] = _SIZE,
-                preset: str = _PRESET, resume: bool = _RESUME, device: str = _DEVICE,
+                preset: Optional[str] = _PRESET, resume: bool = _RESUME, device: str = _DEVICE,
                 workers: Optional[int] = _WORKERS) -> None:
     """inkwash train paintstorch --data synthetic --out runs/pt-smoke --preset tiny --size 64 --steps 50
 
@@ -53,10 +55,28 @@ def paintstorch(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _C
 @train_app.command("alacgan")
 def alacgan(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _CONFIG, sets: list[str] = _SET,
             steps: Optional[int] = _STEPS, batch_size: Optional[int] = _BATCH, size: Optional[int] = _SIZE,
-            preset: str = _PRESET, resume: bool = _RESUME, device: str = _DEVICE,
+            preset: Optional[str] = _PRESET, resume: bool = _RESUME, device: str = _DEVICE,
             workers: Optional[int] = _WORKERS) -> None:
     """inkwash train alacgan --data synthetic --out runs/alac-smoke --preset tiny --size 64 --steps 50
 
     Train the AlacGAN baseline (Ci et al. 2018): no G2, random-pixel hints; otherwise as paintstorch.
     """
     _run("alacgan", data, out, config, sets, steps, batch_size, size, preset, resume, device, workers)
+
+
+@train_app.command("publish")
+def publish(run: Path = typer.Argument(..., help="A run folder made by inkwash train."),
+            dst: Path = typer.Argument(..., help="Folder for model.safetensors (fp16), config.json, MODEL_CARD.md."),
+            data: Optional[Path] = typer.Option(None, "--data", help="The prepared training set (for the card)."),
+            metrics: Optional[Path] = typer.Option(None, "--metrics", help="Markdown with measured numbers."),
+            recipe: str = typer.Option("", "--recipe", help="The command that trained the run, for the card."),
+            overwrite: bool = typer.Option(False, "--overwrite", help="Replace DST's files.")) -> None:
+    """inkwash train publish runs/default src/inkwash/weights/paintstorch --data data/ocal
+
+    Make a run shippable: float16 weights (half the size), its config, and a model card with the data's
+    split sizes and licence. `inkwash colorize --model DST` then uses it.
+    """
+    from inkwash.publish import publish as _publish
+
+    out = _publish(run, dst, data, metrics, recipe, overwrite)
+    typer.echo(f"published {run} -> {out}")

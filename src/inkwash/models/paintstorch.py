@@ -21,8 +21,11 @@ from inkwash.models.blocks import ResNeXtBottleneck, UpShuffle, conv_act, tunnel
 
 
 @dataclass
-class PaintsTorchConfig:
-    """Network widths and frozen-feature choices; defaults are AlacGAN's NetG/NetD (the thesis' `base`)."""
+class NetConfig:
+    """Network widths and frozen-feature choices of the AlacGAN family (PaintsTorch, AlacGAN, StencilTorch).
+
+    Defaults are AlacGAN's NetG/NetD (the thesis' `base`).
+    """
 
     ngf: int = 64  # AlacGAN NetG width
     ndf: int = 64  # AlacGAN NetD width
@@ -34,7 +37,6 @@ class PaintsTorchConfig:
     cardinality_top: int = 16
     critic_cardinality: int = 8  # AlacGAN NetD
     critic_tail_downsamples: int = 3  # stride-2 blocks after F1 is joined (S/16 -> S/128 at 512 px)
-    use_g2: bool = True  # thesis IV.2.2.2: the second generator; False gives AlacGAN
     f1: str = "seeded"  # "seeded" (offline default, see features.py) or "i2v" (Illustration2Vec file)
     f1_path: str = ""
     f2: str = "seeded-vgg"  # "seeded-vgg" (offline default) or "vgg16" (torchvision's ImageNet file)
@@ -44,7 +46,7 @@ class PaintsTorchConfig:
     feature_seed: int = 0  # seed of the offline F1/F2 weights: part of the model's identity
 
     @classmethod
-    def from_dict(cls, d: dict) -> "PaintsTorchConfig":
+    def from_dict(cls, d: dict) -> "NetConfig":
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -53,13 +55,60 @@ class PaintsTorchConfig:
         return cls(**d)
 
 
+@dataclass
+class PaintsTorchConfig(NetConfig):
+    """PaintsTorch's networks: the shared widths plus the second generator."""
+
+    use_g2: bool = True  # thesis IV.2.2.2: the second generator; False gives AlacGAN
+
+
+def decoder_stages(cfg: NetConfig, c_out: int, skips: bool = True) -> dict[str, nn.Module]:
+    """The U-Net's upward path as named stages dec4, dec3, dec2, dec1, exit (run them with `decode`).
+
+    dec4 takes the latent (B,8g,S/16,S/16) with the F1 features; each later stage doubles the size. With `skips`
+    every stage also takes the encoder's feature map of its size (the generator); without, the latent alone has
+    to carry the image (the guide decoder of StencilTorch, after Zhang et al. 2017).
+    """
+    g, k = cfg.ngf, 2 if skips else 1  # k: input width factor of a stage (upsampled path + skip, or alone)
+    return {
+        "dec4": nn.Sequential(  # F1 features join at the bottleneck
+            conv_act(g * 8 + cfg.feat_channels, g * 8, 3),
+            *[ResNeXtBottleneck(g * 8, cfg.cardinality) for _ in range(cfg.bottlenecks)],
+            UpShuffle(g * 8, g * 4),
+        ),
+        "dec3": nn.Sequential(conv_act(g * 4 * k, g * 4), tunnel(g * 4, cfg.dilations, cfg.cardinality),
+                              UpShuffle(g * 4, g * 2)),
+        "dec2": nn.Sequential(conv_act(g * 2 * k, g * 2), tunnel(g * 2, cfg.dilations, cfg.cardinality),
+                              UpShuffle(g * 2, g)),
+        "dec1": nn.Sequential(conv_act(g * k, g), tunnel(g, cfg.dilations_top, cfg.cardinality_top),
+                              UpShuffle(g, g // 2)),
+        "exit": nn.Conv2d(g // 2 * k, c_out, 3, padding=1),
+    }
+
+
+def decode(net: nn.Module, latent: torch.Tensor, feat: torch.Tensor,
+           skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """Run `net`'s decoder stages (see `decoder_stages`): -> (B,c_out,S,S) in [-1,1].
+
+    latent: (B,8g,S/16,S/16); feat: (B,Cf,S/16,S/16); skips: [x3 (S/8), x2 (S/4), x1 (S/2), x0 (S)] or None.
+    """
+    y = net.dec4(torch.cat([latent, feat], 1))
+    if skips is None:
+        return torch.tanh(net.exit(net.dec1(net.dec2(net.dec3(y)))))
+    x3, x2, x1, x0 = skips
+    y = net.dec3(torch.cat([y, x3], 1))
+    y = net.dec2(torch.cat([y, x2], 1))
+    y = net.dec1(torch.cat([y, x1], 1))
+    return torch.tanh(net.exit(torch.cat([y, x0], 1)))
+
+
 class Generator(nn.Module):
     """AlacGAN-style U-Net: image + hints + F1 features -> image.
 
     x: (B,c_in,S,S) in [-1,1]; hints: (B,4,S/4,S/4); feat: (B,Cf,S/16,S/16) -> (B,c_out,S,S) in [-1,1].
     """
 
-    def __init__(self, cfg: PaintsTorchConfig, c_in: int = 1, c_out: int = 3):
+    def __init__(self, cfg: NetConfig, c_in: int = 1, c_out: int = 3):
         super().__init__()
         g = cfg.ngf
         self.to_hint = conv_act(4, g, kernel=7)  # hints enter at S/4, beside the encoder
@@ -68,30 +117,24 @@ class Generator(nn.Module):
         self.enc2 = conv_act(g, g * 2, 4, 2)  # S/4
         self.enc3 = conv_act(g * 3, g * 4, 4, 2)  # S/8, after concatenating the hint features
         self.enc4 = conv_act(g * 4, g * 8, 4, 2)  # S/16
-        self.dec4 = nn.Sequential(  # F1 features join at the bottleneck
-            conv_act(g * 8 + cfg.feat_channels, g * 8, 3),
-            *[ResNeXtBottleneck(g * 8, cfg.cardinality) for _ in range(cfg.bottlenecks)],
-            UpShuffle(g * 8, g * 4),
-        )
-        self.dec3 = nn.Sequential(conv_act(g * 8, g * 4), tunnel(g * 4, cfg.dilations, cfg.cardinality),
-                                  UpShuffle(g * 4, g * 2))
-        self.dec2 = nn.Sequential(conv_act(g * 4, g * 2), tunnel(g * 2, cfg.dilations, cfg.cardinality),
-                                  UpShuffle(g * 2, g))
-        self.dec1 = nn.Sequential(conv_act(g * 2, g), tunnel(g, cfg.dilations_top, cfg.cardinality_top),
-                                  UpShuffle(g, g // 2))
-        self.exit = nn.Conv2d(g, c_out, 3, padding=1)
+        for name, stage in decoder_stages(cfg, c_out, skips=True).items():
+            self.add_module(name, stage)  # flat names (dec4, ..., exit): the weights' keys
 
-    def forward(self, x: torch.Tensor, hints: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor, hints: torch.Tensor) -> list[torch.Tensor]:
+        """Encoder features [x0 (B,g/2,S,S), x1 (S/2), x2 (S/4), x3 (S/8), x4 = latent (B,8g,S/16,S/16)]."""
         x0 = self.enc0(x)
         x1 = self.enc1(x0)
         x2 = self.enc2(x1)
         x3 = self.enc3(torch.cat([x2, self.to_hint(hints)], 1))
-        x4 = self.enc4(x3)
-        y = self.dec4(torch.cat([x4, feat], 1))
-        y = self.dec3(torch.cat([y, x3], 1))
-        y = self.dec2(torch.cat([y, x2], 1))
-        y = self.dec1(torch.cat([y, x1], 1))
-        return torch.tanh(self.exit(torch.cat([y, x0], 1)))
+        return [x0, x1, x2, x3, self.enc4(x3)]
+
+    def decode(self, enc: list[torch.Tensor], feat: torch.Tensor) -> torch.Tensor:
+        """Encoder features (from `encode`) + F1 features -> (B,c_out,S,S) in [-1,1]."""
+        x0, x1, x2, x3, x4 = enc
+        return decode(self, x4, feat, [x3, x2, x1, x0])
+
+    def forward(self, x: torch.Tensor, hints: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x, hints), feat)
 
 
 class Critic(nn.Module):
@@ -100,7 +143,7 @@ class Critic(nn.Module):
     y: (B,3,S,S) in [-1,1]; feat: (B,Cf,S/16,S/16) -> (B,1) unbounded.
     """
 
-    def __init__(self, cfg: PaintsTorchConfig):
+    def __init__(self, cfg: NetConfig):
         super().__init__()
         d, k = cfg.ndf, cfg.critic_cardinality
 
@@ -164,9 +207,10 @@ def load_generator(run_dir: str | Path, device: str | torch.device = "cpu") -> t
     return g1, f1, full
 
 
-def config_dict(cfg: PaintsTorchConfig) -> dict:
+def config_dict(cfg: NetConfig) -> dict:
     """JSON-ready dict of a model config (tuples become lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
 
 
-__all__ = ["PaintsTorchConfig", "Generator", "Critic", "build_networks", "load_generator", "config_dict"]
+__all__ = ["NetConfig", "PaintsTorchConfig", "Generator", "decoder_stages", "decode", "Critic", "build_networks",
+           "load_generator", "config_dict"]

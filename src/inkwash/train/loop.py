@@ -13,6 +13,7 @@ in one phase and frozen in the next; the result is the same synchronous data-par
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,6 +275,9 @@ def fit(make_task: Callable[[torch.device], Task], dataset, cfg: LoopConfig, bat
                         for k, v in last_losses.items():
                             writer.add_scalar(k, v, step)
                     bar.update(bar_task, info=_fmt({k: v for k, v in last_losses.items() if k.endswith("/loss")}))
+                    if progress and d.main and not sys.stderr.isatty():  # a log file gets plain lines instead
+                        rate = (step - start_step) * batch_size * d.world / max(time.perf_counter() - t0, 1e-9)
+                        log(f"step {step}/{total} {_fmt(last_losses)} ({rate:.2f} images/s)")
                 if writer and cfg.image_every and (step % cfg.image_every == 0 or step == total):
                     with torch.no_grad():
                         writer.add_image("samples", image_grid(task.images(batch)), step)

@@ -4,15 +4,21 @@
     torchrun --nproc_per_node 8 -m inkwash train paintstorch --data DIR --out runs/pt   # 8 GPUs, one node
 
 Each iteration: one critic step, then G1, then G2 (thesis IV.2.2.4).
+
+`make_config`, `config_from_dict`, `open_dataset` and `train` serve every registered model: the registry entry
+names the module of `inkwash.train` that holds its `CONFIG` (a TrainConfig class) and `TASK` (a Task class);
+StencilTorch (train/stenciltorch.py) plugs in that way.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -39,7 +45,7 @@ SIZE_PRESETS: dict[str, dict[str, Any]] = {
 class TrainConfig:
     """Everything a PaintsTorch run uses; saved as RUN/config.json and rebuilds the run."""
 
-    name: str = "paintstorch"  # registry name: paintstorch | alacgan
+    name: str = "paintstorch"  # registry name: paintstorch | alacgan (stenciltorch has its own subclass)
     preset: str = "base"  # tiny | small | base
     model: PaintsTorchConfig = field(default_factory=PaintsTorchConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -48,28 +54,37 @@ class TrainConfig:
     loop: LoopConfig = field(default_factory=LoopConfig)
 
 
-def make_config(name: str = "paintstorch", preset: str = "base", file: str | Path | None = None,
+def trainer(name: str) -> ModuleType:
+    """The `inkwash.train` module that trains a registered model (it defines CONFIG and TASK)."""
+    return importlib.import_module(f"inkwash.train.{registry.get(name).trainer}")
+
+
+def make_config(name: str = "paintstorch", preset: str | None = None, file: str | Path | None = None,
                 overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Build a config: model entry -> size preset -> TOML file -> dotted overrides (the CLI's --set and flags)."""
+    """Build a config: model entry -> size preset -> TOML file -> dotted overrides (the CLI's --set and flags).
+
+    The preset is the argument, else the TOML file's top-level `preset`, else "base".
+    """
     entry = registry.get(name)
+    doc = load_toml(file) if file is not None else {}
+    doc.pop("name", None)
+    preset = preset or doc.pop("preset", None) or "base"
+    doc.pop("preset", None)
     if preset not in SIZE_PRESETS:
         raise InkwashError(f"unknown preset {preset!r}; use one of {', '.join(SIZE_PRESETS)}")
-    cfg = TrainConfig(name=name, preset=preset)
+    cfg = trainer(name).CONFIG(name=name, preset=preset)
     cfg.data.hints = entry.hints
     apply_dict(cfg.model, {**SIZE_PRESETS[preset], **entry.preset})
-    if file is not None:
-        doc = load_toml(file)
-        doc.pop("name", None)
-        doc.pop("preset", None)
-        apply_dict(cfg, doc)
+    apply_dict(cfg, doc)
     for key, value in (overrides or {}).items():
         set_value(cfg, key, value)
     return cfg
 
 
 def config_from_dict(d: dict) -> TrainConfig:
-    """Rebuild a TrainConfig from its saved JSON (RUN/config.json)."""
-    cfg = TrainConfig(name=d.get("name", "paintstorch"), preset=d.get("preset", "base"))
+    """Rebuild a TrainConfig (of the run's model) from its saved JSON (RUN/config.json)."""
+    name = d.get("name", "paintstorch")
+    cfg = trainer(name).CONFIG(name=name, preset=d.get("preset", "base"))
     apply_dict(cfg, {k: v for k, v in d.items() if k not in ("name", "preset")})
     return cfg
 
@@ -78,7 +93,11 @@ class PaintsTorchTask(Task):
     """Critic, G1 and (PaintsTorch only) G2 phases of thesis IV.2.2.3, for the generic loop.
 
     batch: lineart (B,1,S,S) in [-1,1], hints (B,4,S/4,S/4), illustration (B,3,S,S) in [-1,1].
+    Subclasses (StencilTorch) change `phase_networks`, `step`, `exported` and `stencil`.
     """
+
+    exported: ClassVar[tuple[str, ...]] = ("g1",)  # networks written to RUN/model.safetensors (with our F1)
+    stencil: ClassVar[bool] = False  # whether the dataset yields the in-painting inputs (composite, mask, ...)
 
     def __init__(self, cfg: TrainConfig, device: torch.device | str = "cpu"):
         self.cfg = cfg
@@ -86,10 +105,18 @@ class PaintsTorchTask(Task):
         self.nets: dict[str, nn.Module] = {k: v.to(device) for k, v in entry.build(cfg.model).items()}
         self.f1 = build_f1(cfg.model).to(device)
         self.f2 = build_f2(cfg.model).to(device)
-        self.phases = ("critic", "g1", "g2") if "g2" in self.nets else ("critic", "g1")
+        groups = self.phase_networks()
+        self.phases = tuple(groups)
         o = cfg.optim
-        self.opts = {ph: torch.optim.Adam(self.nets[ph].parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
-                     for ph in self.phases}
+        self.opts = {ph: torch.optim.Adam([p for n in nets for p in self.nets[n].parameters()], lr=o.lr,
+                                          betas=(o.beta1, o.beta2))
+                     for ph, nets in groups.items()}
+
+    def phase_networks(self) -> dict[str, tuple[str, ...]]:
+        """Phases in their order, each with the networks its optimizer trains."""
+        if "g2" in self.nets:
+            return {"critic": ("critic",), "g1": ("g1",), "g2": ("g2",)}
+        return {"critic": ("critic",), "g1": ("g1",)}
 
     def networks(self) -> dict[str, nn.Module]:
         return self.nets
@@ -116,6 +143,8 @@ class PaintsTorchTask(Task):
             y_hat = g1(x, h, f)
             out = {"adv": adversarial(critic(y_hat, f)), "content": content(self.f2, y_hat, y)}
             total = w.lambda_adv * out["adv"] + w.lambda_cont * out["content"]
+            if w.lambda_l1 > 0:
+                total = total + w.lambda_l1 * (y_hat.float() - y.float()).abs().mean()
             if "g2" in self.nets:  # the cycle term also trains G1 through the (frozen this phase) G2
                 out["recon"] = reconstruction(self.nets["g2"](y_hat, h, f), x)
                 total = total + w.lambda_recon * out["recon"]
@@ -139,7 +168,7 @@ class PaintsTorchTask(Task):
                 "output": self.colorize(batch["lineart"], h), "target": batch["illustration"]}
 
     def export(self) -> dict[str, torch.Tensor]:
-        tensors = {f"g1.{k}": v for k, v in self.nets["g1"].state_dict().items()}
+        tensors = {f"{n}.{k}": v for n in self.exported for k, v in self.nets[n].state_dict().items()}
         if self.cfg.model.f1 == "seeded":  # our own F1 ships with the generator; Illustration2Vec does not
             tensors.update({f"f1.{k}": v for k, v in self.f1.state_dict().items()})
         return tensors
@@ -160,7 +189,8 @@ def open_dataset(data: Any, cfg: TrainConfig):
     elif isinstance(data, (str, Path)) and not Path(data).is_dir():
         raise InkwashError(f"--data {data}: not a folder; give a folder of illustrations, a prepared dataset, "
                            "or 'synthetic'")
-    return ColorizationDataset(source, size=cfg.data.size, train=True, hints=cfg.data.hints, seed=cfg.loop.seed)
+    return ColorizationDataset(source, size=cfg.data.size, train=True, hints=cfg.data.hints, seed=cfg.loop.seed,
+                               with_stencil=trainer(cfg.name).TASK.stencil)
 
 
 def prepare_run(out: str | Path, cfg: TrainConfig, resume: bool) -> TrainConfig:
@@ -174,6 +204,8 @@ def prepare_run(out: str | Path, cfg: TrainConfig, resume: bool) -> TrainConfig:
             saved = config_from_dict(json.loads(cfg_path.read_text()))
         except (OSError, json.JSONDecodeError) as exc:
             raise InkwashError(f"{cfg_path}: unreadable ({exc})") from None
+        if saved.name != cfg.name:
+            raise InkwashError(f"{out}: a {saved.name} run; resume it with inkwash train {saved.name}")
         saved.loop.steps = cfg.loop.steps or saved.loop.steps  # a resumed run may be extended
         saved.loop.device, saved.data.workers = cfg.loop.device, cfg.data.workers
         cfg = saved
@@ -190,10 +222,16 @@ def prepare_run(out: str | Path, cfg: TrainConfig, resume: bool) -> TrainConfig:
 
 def train(cfg: TrainConfig, data: Any, out: str | Path, resume: bool = False, progress: bool = True,
           log=print) -> dict[str, Any]:
-    """Train PaintsTorch/AlacGAN as `cfg` says on `data` into `out`; returns the loop's summary."""
+    """Train the model `cfg.name` names (its trainer's TASK) as `cfg` says on `data` into `out`; returns a summary."""
     if cfg.data.size % 16:
         raise InkwashError(f"--size {cfg.data.size}: must be a multiple of 16 (the U-Net halves it 4 times)")
     cfg = prepare_run(out, cfg, resume)
     dataset = open_dataset(data, cfg)
-    return fit(lambda device: PaintsTorchTask(cfg, device), dataset, cfg.loop, cfg.data.batch_size,
+    task = trainer(cfg.name).TASK
+    return fit(lambda device: task(cfg, device), dataset, cfg.loop, cfg.data.batch_size,
                cfg.data.workers, out, to_dict(cfg), resume=resume, progress=progress, log=log)
+
+
+# what `trainer(name)` gives for the models this module trains (see the registry entries)
+CONFIG = TrainConfig
+TASK = PaintsTorchTask

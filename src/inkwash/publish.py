@@ -1,0 +1,92 @@
+"""Turn a training run into shippable weights: fp16 safetensors, the run's config, and a model card.
+
+    inkwash train publish runs/default src/inkwash/weights/paintstorch --data data/ocal
+
+RUN/model.safetensors (fp32, what the loop exports) becomes DST/model.safetensors in float16 (half the size;
+the loader casts back to float32), RUN/config.json is copied, and DST/MODEL_CARD.md is written from the config,
+the last checkpoint's step, the training set's index (counts, source, licence) and an optional metrics file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from inkwash.errors import InkwashError
+from inkwash.io import atomic_path
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InkwashError(f"{path}: missing; {what}") from None
+    except (OSError, ValueError) as exc:
+        raise InkwashError(f"{path}: unreadable ({exc})") from None
+
+
+def dataset_summary(data: Path) -> dict:
+    """Counts, source and licence of a prepared dataset (its index.json), for the model card."""
+    index = _read_json(data / "index.json", "give the folder made by `inkwash prepare` or `inkwash data openclipart`")
+    items = index.get("items", [])
+    splits: dict[str, int] = {}
+    for item in items:
+        splits[item.get("split", "train")] = splits.get(item.get("split", "train"), 0) + 1
+    return {"path": str(data), "source": index.get("source", "?"), "licence": index.get("licence", "?"),
+            "command": index.get("command", ""), "splits": splits, "short_side": index.get("short_side")}
+
+
+def model_card(config: dict, step: int, data: dict | None, metrics: str, size_mb: float, recipe: str) -> str:
+    """MODEL_CARD.md text."""
+    name = config.get("name", "paintstorch")
+    d, loop, optim, loss = config.get("data", {}), config.get("loop", {}), config.get("optim", {}), config.get("loss", {})
+    lines = [f"# Model card: inkwash `{name}` default weights", ""]
+    lines += ["- **Model**: " + {"paintstorch": "PaintsTorch G1 colorizer (thesis IV.2), with its F1 feature network",
+                                 "alacgan": "AlacGAN G1 colorizer (Ci et al. 2018)",
+                                 "stenciltorch": "StencilTorch in-painting colorizer (thesis IV.3)"}.get(name, name),
+              f"- **Size preset**: {config.get('preset', '?')}; file {size_mb:.1f} MB (float16 safetensors)",
+              f"- **Training**: {step} steps x batch {d.get('batch_size')} = {step * int(d.get('batch_size', 1))} "
+              f"samples at {d.get('size')} px, hints: {d.get('hints')}; Adam lr {optim.get('lr')}, "
+              f"betas ({optim.get('beta1')}, {optim.get('beta2')}); seed {loop.get('seed')}",
+              "- **Losses**: " + ", ".join(f"{k} = {v}" for k, v in loss.items()),
+              f"- **Recipe**: `{recipe}`" if recipe else "- **Recipe**: see config.json"]
+    if data:
+        split = ", ".join(f"{k} {v}" for k, v in sorted(data["splits"].items()))
+        lines += [f"- **Data**: {data['source']}", f"- **Data licence**: {data['licence']}",
+                  f"- **Split sizes**: {split} (only the train split was used; test is held out)",
+                  f"- **Data command**: `{data['command']}`" if data["command"] else ""]
+    lines += ["- **Weights licence**: MIT, like the code (trained by the inkwash authors on public-domain data)",
+              "- **Frozen networks**: F1 = " + str(config.get("model", {}).get("f1")) + ", F2 = "
+              + str(config.get("model", {}).get("f2")) + " (offline seeded networks unless stated otherwise; "
+              "see README, 'Pretrained networks')", ""]
+    if metrics:
+        lines += ["## Measured", "", metrics.strip(), ""]
+    lines += ["## Config", "", "```json", json.dumps(config, indent=1), "```", ""]
+    return "\n".join(line for line in lines if line is not None)
+
+
+def publish(run: str | Path, dst: str | Path, data: str | Path | None = None, metrics: str | Path | None = None,
+            recipe: str = "", overwrite: bool = False) -> Path:
+    """Write DST/{model.safetensors (fp16), config.json, MODEL_CARD.md} from a training run."""
+    from safetensors.torch import load_file, save_file
+
+    run, dst = Path(run), Path(dst)
+    config = _read_json(run / "config.json", "not a training run")
+    latest = run / "checkpoints" / "latest.json"
+    step = int(_read_json(latest, "the run has no checkpoint yet").get("step", 0))
+    weights = run / "model.safetensors"
+    if not weights.is_file():
+        raise InkwashError(f"{weights}: missing; the run has not exported weights yet")
+    tensors = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in load_file(str(weights)).items()}
+    dst.mkdir(parents=True, exist_ok=True)
+    with atomic_path(dst / "model.safetensors", overwrite=overwrite) as tmp:
+        save_file(tensors, str(tmp), metadata={"format": "pt", "model": config.get("name", ""), "step": str(step)})
+    with atomic_path(dst / "config.json", overwrite=overwrite) as tmp:
+        shutil.copyfile(run / "config.json", tmp)
+    size_mb = (dst / "model.safetensors").stat().st_size / 1e6
+    summary = dataset_summary(Path(data)) if data else None
+    text = Path(metrics).read_text(encoding="utf-8") if metrics else ""
+    with atomic_path(dst / "MODEL_CARD.md", overwrite=overwrite) as tmp:
+        tmp.write_text(model_card(config, step, summary, text, size_mb, recipe), encoding="utf-8")
+    return dst

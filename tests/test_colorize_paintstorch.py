@@ -1,0 +1,169 @@
+"""The learned colorizer end to end: a tiny PaintsTorch run through `Colorizer` and `inkwash colorize`,
+the resizing helpers it relies on, publishing a run, and the shipped default weights."""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
+
+from inkwash.cli import main
+from inkwash.errors import InkwashError
+from inkwash.infer import Colorizer, downsample_hints, fill_line_pixels, working_size
+from inkwash.train.config import to_dict
+from inkwash.train.paintstorch import PaintsTorchTask, make_config
+
+W, H = 333, 517
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run(args, capsys):
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """An (untrained) tiny PaintsTorch run folder laid out as `inkwash train` writes it."""
+    torch.manual_seed(0)
+    run_dir = tmp_path_factory.mktemp("run")
+    cfg = make_config("paintstorch", "tiny", overrides={"data.size": 64})
+    task = PaintsTorchTask(cfg)
+    save_file({k: v.contiguous() for k, v in task.export().items()}, str(run_dir / "model.safetensors"))
+    (run_dir / "config.json").write_text(json.dumps(to_dict(cfg)))
+    (run_dir / "checkpoints").mkdir()
+    (run_dir / "checkpoints" / "latest.json").write_text('{"step": 3, "dir": "step-00000003"}')
+    return run_dir
+
+
+def circle_lineart(paper=255, ink=0):
+    img = np.full((H, W), paper, np.uint8)
+    cv2.circle(img, (160, 250), 120, ink, 3, cv2.LINE_AA)
+    return img
+
+
+def test_working_size_keeps_aspect_never_enlarges_and_rounds_to_16():
+    assert working_size(517, 333, 256) == (400, 256)
+    assert working_size(100, 60, 256) == (96, 64)  # small inputs are not enlarged
+    assert working_size(5, 5, 256) == (16, 16)
+
+
+def test_downsampled_hints_keep_thin_strokes_with_their_exact_colour():
+    hints = np.zeros((400, 400, 4), np.float32)
+    hints[200, 50:350] = [0.2, 0.6, 1.0, 1.0]  # a one-pixel line, 1/4 of a target pixel thick
+    small = downsample_hints(hints, (100, 100))
+    assert small.shape == (100, 100, 4)
+    assert small[50, 20:80, 3].min() == 1.0 and np.allclose(small[50, 20:80, :3], [0.2, 0.6, 1.0], atol=1e-5)
+    assert small[:45, :, 3].max() == 0 and small[55:, :, 3].max() == 0
+
+
+def test_flat_layer_takes_the_colour_beside_the_line():
+    lines = np.ones((20, 20), np.float32)
+    lines[:, 10] = 0.0
+    colour = np.zeros((20, 20, 3), np.float32)
+    colour[:, :10] = [1, 0, 0]
+    colour[:, 11:] = [0, 0, 1]
+    colour[:, 10] = [0, 0, 0]  # the model's own dark line
+    flat = fill_line_pixels(colour, lines)
+    assert flat[:, 10].min(axis=1).max() == 0 and flat[:, 10].max() == 1  # red or blue, never black
+    assert np.array_equal(flat[:, :10], colour[:, :10])
+
+
+def test_odd_size_grey_and_transparent_paper_with_json_strokes(tiny_run, tmp_path, capsys):
+    rgba = np.zeros((H, W, 4), np.uint8)
+    rgba[..., 3] = 255 - circle_lineart()
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(circle_lineart(paper=190, ink=70)).convert("RGB").save(tmp_path / "grey.jpg", quality=95)
+    (tmp_path / "h.json").write_text(json.dumps({"strokes": [{"color": "#ff0000", "width": 10,
+                                                              "points": [[150, 240], [170, 262]]}]}))
+    for name in ("rgba.png", "grey.jpg"):
+        out = tmp_path / f"{name}.png"
+        code, err = run(["colorize", str(tmp_path / name), "--hints", str(tmp_path / "h.json"), "--model",
+                         str(tiny_run), "-o", str(out), "--layers"], capsys)
+        assert code == 0, err
+        composite = np.asarray(Image.open(out))
+        assert composite.shape == (H, W, 3)
+        assert composite[250, 280].max() < 60  # the original line, multiplied over the colour, stays black
+        flat = np.asarray(Image.open(tmp_path / f"{name}_flat.png"))
+        assert flat.shape == (H, W, 3)
+
+
+def test_resolution_option_and_run_weights_file(tiny_run, tmp_path):
+    lineart = Image.fromarray(circle_lineart())
+    via_file = Colorizer.from_pretrained(str(tiny_run / "model.safetensors"), resolution=64)
+    out = via_file.colorize(lineart)
+    assert out.size == (W, H) and via_file.name == "paintstorch"
+    raw = np.asarray(Colorizer.from_pretrained(str(tiny_run), lines_over=False).colorize(lineart))
+    assert raw.shape == (H, W, 3)
+    with pytest.raises(InkwashError, match="at least 16"):
+        Colorizer.from_pretrained(str(tiny_run), resolution=8)
+
+
+def test_batch_with_a_corrupt_file_and_refusal_to_overwrite(tiny_run, tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        Image.fromarray(circle_lineart()).save(src / f"{name}.png")
+    (src / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    out = tmp_path / "out"
+    code, err = run(["colorize", "--batch", str(src), "--model", str(tiny_run), "-o", str(out)], capsys)
+    assert code == 2 and "bad.png" in err and "1 of 3" in err
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
+    before = (out / "a.png").read_bytes()
+    code, err = run(["colorize", str(src / "a.png"), "--model", str(tiny_run), "-o", str(out / "a.png")], capsys)
+    assert code == 2 and "already exists" in err and len(err.strip().splitlines()) == 1
+    assert (out / "a.png").read_bytes() == before
+
+
+def test_options_that_do_not_apply_are_refused(tiny_run, tmp_path, capsys):
+    Image.fromarray(circle_lineart()).save(tmp_path / "a.png")
+    code, err = run(["colorize", str(tmp_path / "a.png"), "--method", "lazybrush", "--resolution", "128",
+                     "-o", str(tmp_path / "o.png")], capsys)
+    assert code == 2 and "learned models" in err
+    code, err = run(["colorize", str(tmp_path / "a.png"), "--model", str(tiny_run), "--base", str(tmp_path / "a.png"),
+                     "-o", str(tmp_path / "o.png")], capsys)
+    assert code == 2 and "--mask" in err
+
+
+def test_publish_writes_fp16_weights_config_and_card(tiny_run, tmp_path, capsys):
+    dst = tmp_path / "pub"
+    code, err = run(["train", "publish", str(tiny_run), str(dst)], capsys)
+    assert code == 0, err
+    tensors = load_file(str(dst / "model.safetensors"))
+    assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
+    card = (dst / "MODEL_CARD.md").read_text()
+    assert "3 steps" in card and '"preset": "tiny"' in card
+    a = np.asarray(Colorizer.from_pretrained(str(dst)).colorize(Image.fromarray(circle_lineart())), np.float32)
+    b = np.asarray(Colorizer.from_pretrained(str(tiny_run)).colorize(Image.fromarray(circle_lineart())), np.float32)
+    assert np.abs(a - b).mean() < 2.0  # fp16 storage changes the output by less than 2 levels on average
+    code, err = run(["train", "publish", str(tiny_run), str(dst)], capsys)
+    assert code == 2 and "already exists" in err
+
+
+# ------------------------------------------------------------------------------------------ shipped weights
+def hint_error(out: np.ndarray, hints: np.ndarray) -> float:
+    """Mean RGB distance (0-255 scale) between the output and the hint colour, over the hinted pixels."""
+    m = hints[..., 3] > 0.5
+    return float(np.linalg.norm(out[m].astype(np.float32) - hints[m, :3] * 255.0, axis=1).mean())
+
+
+@pytest.mark.parametrize("example", ["girl", "pear"])
+def test_shipped_weights_follow_the_hints(example):
+    from inkwash.hints import load_hints
+
+    colorizer = Colorizer.from_pretrained("paintstorch")
+    folder = EXAMPLES / example
+    size = Image.open(folder / "lineart.png").size
+    hints = load_hints(folder / "hints.json", size)
+    with_hints = np.asarray(colorizer.colorize(folder / "lineart.png", folder / "hints.json"))
+    without = np.asarray(colorizer.colorize(folder / "lineart.png"))
+    assert with_hints.shape == (size[1], size[0], 3)
+    assert hint_error(with_hints, hints) < 0.8 * hint_error(without, hints)
