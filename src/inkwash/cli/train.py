@@ -1,4 +1,4 @@
-"""`inkwash train paintstorch|alacgan`: train the PaintsTorch colorizer or its AlacGAN baseline on a folder."""
+"""`inkwash train paintstorch|alacgan|stenciltorch`: train a registered model on a folder, one shared loop."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from inkwash.cli._app import train_app
 def _run(name: str, data: str, out: Path, config: Optional[Path], sets: list[str], steps: Optional[int],
          batch_size: Optional[int], size: Optional[int], preset: Optional[str], resume: bool, device: str,
          workers: Optional[int]) -> None:
+    """Any registered model: its registry entry names the trainer that make_config and train dispatch to."""
     from inkwash.train.config import parse_set
     from inkwash.train.paintstorch import make_config, train
 
@@ -26,7 +27,8 @@ def _run(name: str, data: str, out: Path, config: Optional[Path], sets: list[str
 
 _DATA = typer.Option(..., "--data", help="Folder of illustrations, a prepared dataset, or 'synthetic'.")
 _OUT = typer.Option(..., "--out", help="Run folder: config.json, checkpoints/, tb/, model.safetensors.")
-_CONFIG = typer.Option(None, "--config", help="TOML file of settings ([model], [loss], [optim], [data], [loop]).")
+_CONFIG = typer.Option(None, "--config",
+                       help="TOML file of settings (tables model, loss, optim, data, loop; top-level preset).")
 _SET = typer.Option([], "--set", help="Override one setting, e.g. --set loss.lambda_adv=1e-4 (repeatable).")
 _STEPS = typer.Option(None, "--steps", help="Stop after N iterations (default: 100 epochs, thesis IV.2.2.4).")
 _BATCH = typer.Option(None, "--batch-size", help="Images per process per step (default 4).")
@@ -62,6 +64,24 @@ def alacgan(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _CONFI
     Train the AlacGAN baseline (Ci et al. 2018): no G2, random-pixel hints; otherwise as paintstorch.
     """
     _run("alacgan", data, out, config, sets, steps, batch_size, size, preset, resume, device, workers)
+
+
+@train_app.command("stenciltorch")
+def stenciltorch(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _CONFIG, sets: list[str] = _SET,
+                 steps: Optional[int] = _STEPS, batch_size: Optional[int] = _BATCH, size: Optional[int] = _SIZE,
+                 preset: Optional[str] = _PRESET, resume: bool = _RESUME, device: str = _DEVICE,
+                 workers: Optional[int] = _WORKERS) -> None:
+    """inkwash train stenciltorch --data synthetic --out runs/st-smoke --preset tiny --size 64 --steps 50
+
+    Train StencilTorch (thesis IV.3): colour inside a mask from the composite, the mask, hints and F1.
+
+    A guide decoder trains alongside (loss.w_guide, default 0.1) and is never exported; the critic is PaintsTorch's.
+
+    CPU-sized recipe: --config recipes/stenciltorch.toml
+
+    Multi-GPU: torchrun --nproc_per_node 8 -m inkwash train stenciltorch --data DIR --out RUN
+    """
+    _run("stenciltorch", data, out, config, sets, steps, batch_size, size, preset, resume, device, workers)
 
 
 @train_app.command("publish")

@@ -3,7 +3,10 @@
 Recipe (thesis IV.1.4, IV.2.2.1, IV.3.2.1): resize the smaller side to 512, random 512 crop for training (centre
 crop for test), xDoG lineart on the crop, hints drawn on the crop resized to a quarter (128). For StencilTorch the
 crop is also colour-simplified, hints come from the simplified image, and a random mask selects where the model
-sees lineart instead of the original (the composite).
+sees lineart instead of the original (the composite). Masks run from small patches to the whole image, so one
+model learns both the first full pass and later touch-ups: a share of them select whole colour regions of the
+simplified image (the thesis draws the mask from it, and a user selects "the hair"), the rest are the blobs,
+rectangles, brush strokes and full frames of data/masks.py.
 
 Deviation: the thesis runs xDoG on the full-size illustration and resizes the lineart with it; we run it on the
 resized crop, so line width is the same in every sample whatever the source resolution, and it costs less.
@@ -15,11 +18,13 @@ every rank and before creating the DataLoader iterator, as with DistributedSampl
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+from skimage.measure import label
 
 from inkwash.data.masks import MaskConfig, composite, random_mask
 from inkwash.data.simplify import SimplifyConfig, simplify
@@ -29,6 +34,37 @@ from inkwash.data.xdog import XDoGConfig, random_xdog
 from inkwash.errors import InkwashError
 
 HINT_MODES = ("strokes", "pixels", "none")
+
+
+@dataclass
+class StencilConfig:
+    """How StencilTorch's selection masks are drawn (thesis IV.3.2.1 gives no numbers: these are ours)."""
+
+    region_p: float = 0.3  # share of masks made of whole regions of the simplified image; others: masks.py
+    region_area: tuple[float, float] = (0.03, 0.7)  # fraction of the image the chosen regions should cover
+    region_grow: float = 1 / 128  # regions grow by this fraction of the side (>= 1 px): selections are loose
+
+
+def region_mask(simplified: np.ndarray, rng: np.random.Generator, cfg: StencilConfig | None = None) -> np.ndarray:
+    """Select random flat-colour regions of a simplified illustration: (S,S,3) uint8 -> (S,S) float32 in {0,1}.
+
+    Regions are connected areas of one colour; they are taken in random order until their area reaches a target
+    drawn from `cfg.region_area` (at least one region), then grown by `cfg.region_grow` of the side.
+    """
+    import cv2
+
+    cfg = cfg or StencilConfig()
+    h, w = simplified.shape[:2]
+    _, colour_index = np.unique(simplified.reshape(-1, 3), axis=0, return_inverse=True)
+    regions = label(colour_index.reshape(h, w) + 1, background=0, connectivity=1)  # (S,S) ids >= 1
+    sizes = np.bincount(regions.ravel())
+    order = rng.permutation(np.arange(1, len(sizes)))
+    target = rng.uniform(*cfg.region_area) * h * w
+    n = int(np.searchsorted(np.cumsum(sizes[order]), target)) + 1  # regions until the target is covered
+    mask = np.isin(regions, order[:n]).astype(np.uint8)
+    r = max(1, round(cfg.region_grow * max(h, w)))
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return mask.astype(np.float32)
 
 
 def to_tensor(img: Image.Image) -> torch.Tensor:
@@ -79,6 +115,7 @@ class ColorizationDataset(torch.utils.data.Dataset):
         pixel_cfg: PixelHintConfig | None = None,
         simplify_cfg: SimplifyConfig | None = None,
         mask_cfg: MaskConfig | None = None,
+        stencil_cfg: StencilConfig | None = None,
     ):
         if hints not in HINT_MODES:
             raise InkwashError(f"unknown hint scheme {hints!r}; use one of {', '.join(HINT_MODES)}")
@@ -93,6 +130,7 @@ class ColorizationDataset(torch.utils.data.Dataset):
         self.pixel_cfg = pixel_cfg or PixelHintConfig()
         self.simplify_cfg = simplify_cfg or SimplifyConfig()
         self.mask_cfg = mask_cfg or MaskConfig()
+        self.stencil_cfg = stencil_cfg or StencilConfig()
 
     def __len__(self) -> int:
         return len(self.source)
@@ -116,6 +154,12 @@ class ColorizationDataset(torch.utils.data.Dataset):
             return random_pixel_hints(small, rng, self.pixel_cfg)
         return np.zeros((q, q, 4), dtype=np.float32)
 
+    def _mask(self, simplified: Image.Image, rng: np.random.Generator) -> np.ndarray:
+        """(S,S) float32 selection mask in {0,1}: whole simplified regions, or a masks.py mask."""
+        if rng.random() < self.stencil_cfg.region_p:
+            return region_mask(np.asarray(simplified), rng, self.stencil_cfg)
+        return random_mask(self.size, rng, self.mask_cfg)
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         """One sample. S = size.
 
@@ -132,7 +176,7 @@ class ColorizationDataset(torch.utils.data.Dataset):
         hint_source = crop
         if self.with_stencil:
             simplified = simplify(crop, lineart, self.simplify_cfg)
-            mask = random_mask(self.size, rng, self.mask_cfg)  # (S,S) float32 in {0,1}
+            mask = self._mask(simplified, rng)  # (S,S) float32 in {0,1}
             mask_t = torch.from_numpy(mask)[None]
             item["simplified"] = to_tensor(simplified)
             item["mask"] = mask_t

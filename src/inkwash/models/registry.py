@@ -1,4 +1,4 @@
-"""Models by name: `get("paintstorch")` gives its config class, preset values and network builder."""
+"""Models by name: `get("paintstorch")` gives its config class, preset values, network builder and trainer."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ class ModelEntry:
     preset: dict = field(default_factory=dict)  # settings that distinguish this entry from its config's defaults
     hints: str = "strokes"  # the hint scheme the model trains with
     description: str = ""
+    # the module of inkwash.train that trains it (defines CONFIG and TASK); a name, as models never import trainers
+    trainer: str = "paintstorch"
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -47,6 +49,12 @@ def _register_builtin() -> None:
     # Ci et al. 2018, the thesis' baseline: one generator, hints as random pixels
     register(ModelEntry("alacgan", PaintsTorchConfig, build_networks, {"use_g2": False}, "pixels",
                         "AlacGAN (Ci et al. 2018): single generator, random-pixel hints"))
+    from inkwash.models import stenciltorch
+
+    # hints are strokes drawn on the colour-simplified illustration (the dataset's stencil mode)
+    register(ModelEntry("stenciltorch", stenciltorch.StencilTorchConfig, stenciltorch.build_networks, {}, "strokes",
+                        "StencilTorch (thesis IV.3): in-painting under a mask with a training-only guide decoder",
+                        trainer="stenciltorch"))
 
 
 _register_builtin()
