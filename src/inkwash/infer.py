@@ -225,6 +225,12 @@ def _stenciltorch(weights: Path | None = None, **options: Any) -> Backend:
 
 register_model("paintstorch", _paintstorch)
 register_model("alacgan", _alacgan)
+def _onnx(weights: Path | None = None, **options: Any) -> Backend:
+    from inkwash.export import OnnxBackend  # onnxruntime, no torch: `pip install inkwash[onnx]`
+
+    return OnnxBackend(weights, **options)
+
+
 register_model("stenciltorch", _stenciltorch)
 
 

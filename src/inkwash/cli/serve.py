@@ -1,0 +1,67 @@
+"""`inkwash serve`: the colouring web app on this machine (FastAPI + uvicorn, see inkwash.app.server)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from inkwash.cli._app import app
+from inkwash.errors import InkwashError
+
+_console = Console(stderr=True, soft_wrap=True)
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.1, ::1 and localhost: reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command("serve")
+def serve(
+    model: str = typer.Option("paintstorch", "--model", help="Model selected when the page opens: a name or "
+                                                             "a run folder / .onnx file."),
+    models: Optional[str] = typer.Option(None, "--models",
+                                         help="Comma-separated models to offer (default: --model plus every "
+                                              "registered model that loads)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback exposes the "
+                                                         "server to your network."),
+    port: int = typer.Option(7860, "--port", help="TCP port."),
+    max_upload_mb: float = typer.Option(25.0, "--max-upload-mb", help="Largest request body in MiB."),
+    max_megapixels: float = typer.Option(16.8, "--max-megapixels", help="Largest image, checked before decoding."),
+    device: str = typer.Option("cpu", "--device", help="torch device for learned models (cpu, cuda)."),
+) -> None:
+    """inkwash serve --model lazybrush --port 7860
+
+    Open http://127.0.0.1:7860 and colour as you draw: load a lineart, paint colour strokes (and a mask),
+    and the result follows a moment after each stroke. Requests are queued to one model worker.
+    """
+    from inkwash.app.server import LOOPBACK_HOSTS, ServerConfig
+    from inkwash.app.server import serve as run_server
+
+    keys = tuple(k.strip() for k in models.split(",") if k.strip()) if models else None
+    if keys is not None and model not in keys:
+        keys = (model,) + keys
+    if any(k.endswith(".onnx") for k in (keys or (model,))):
+        import inkwash.export  # noqa: F401  (registers the "onnx" kind that .onnx files name)
+    if not 1 <= port <= 65535:
+        raise InkwashError(f"--port {port}: give a port between 1 and 65535")
+    if max_upload_mb <= 0 or max_megapixels <= 0:
+        raise InkwashError("--max-upload-mb and --max-megapixels must be positive")
+    local = is_loopback(host)
+    if not local:
+        _console.print(f"[yellow]warning[/]: binding {host} makes the app reachable from other machines; "
+                       "anyone who can reach it can use your CPU/GPU", markup=True)
+    config = ServerConfig(default_model=model, models=keys, max_upload_bytes=int(max_upload_mb * 2**20),
+                          max_pixels=int(max_megapixels * 1e6), device=device,
+                          allowed_hosts=LOOPBACK_HOSTS if local else ("*",))
+    shown = f"[{host}]" if ":" in host else host
+    _console.print(f"inkwash serving on http://{shown}:{port} (Ctrl+C to stop); loading models...", highlight=False)
+    run_server(config, host=host, port=port)

@@ -1,0 +1,241 @@
+"""The web app's server: colouring through /api/colorize, strict uploads with JSON errors, models by key only,
+one model worker, and the security defaults."""
+
+import asyncio
+import io
+import json
+import threading
+import time
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from inkwash.app.server import ApiError, ModelWorker, ServerConfig, create_app
+from inkwash.errors import InkwashError
+from inkwash.infer import REGISTRY, register_model
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")  # starlette's TestClient about httpx2
+
+W, H = 90, 70
+RED = (230, 40, 40)
+
+
+def png(arr: np.ndarray, mode: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr, mode).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def circle_png() -> bytes:
+    img = np.full((H, W), 255, np.uint8)
+    cv2.circle(img, (45, 35), 28, 0, 2)
+    return png(img)
+
+
+def red_stroke_png() -> bytes:
+    hints = np.zeros((H, W, 4), np.uint8)
+    hints[30:40, 35:55] = RED + (255,)
+    return png(hints, "RGBA")
+
+
+def files(**parts):
+    return {k: (f"{k}.png", v, "image/png") if isinstance(v, bytes) else v for k, v in parts.items()}
+
+
+@pytest.fixture
+def client():
+    from fastapi.testclient import TestClient
+
+    app = create_app(ServerConfig(default_model="lazybrush", models=("lazybrush",), max_upload_bytes=200_000,
+                                  max_pixels=400 * 400))
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+class SlowModel:
+    """A fake model that records how many calls overlap."""
+
+    flat = True
+    active = 0
+    most = 0
+    lock = threading.Lock()
+
+    def __init__(self, weights=None, **options):
+        pass
+
+    def __call__(self, lines, hints, seed):
+        with SlowModel.lock:
+            SlowModel.active += 1
+            SlowModel.most = max(SlowModel.most, SlowModel.active)
+        time.sleep(0.15)
+        with SlowModel.lock:
+            SlowModel.active -= 1
+        return np.ones(lines.shape + (3,), np.float32)
+
+
+def broken_model(weights=None, **options):
+    raise InkwashError("broken: its weights file is missing")
+
+
+@pytest.fixture
+def fake_models():
+    register_model("_slow", SlowModel)
+    register_model("_broken", broken_model)
+    SlowModel.active = SlowModel.most = 0
+    yield
+    REGISTRY.pop("_slow", None)
+    REGISTRY.pop("_broken", None)
+
+
+def assert_error(r, status: int, code: str, words: str = "") -> None:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["error"]["code"] == code and words in body["error"]["message"], body
+
+
+# --------------------------------------------------------------------------------------------- colouring
+def test_colorize_returns_a_png_of_the_lineart_size_with_the_stroke_colour(client):
+    r = client.post("/api/colorize", files=files(lineart=circle_png(), hints=red_stroke_png()),
+                    data={"model": "lazybrush"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/png" and float(r.headers["x-inkwash-seconds"]) >= 0
+    out = np.asarray(Image.open(io.BytesIO(r.content)))
+    assert out.shape == (H, W, 3)
+    assert np.abs(out[35, 45].astype(int) - RED).max() <= 2  # inside the circle: the stroke's colour
+    assert out[2, 2].min() >= 250  # outside: paper
+
+
+def test_layers_output_and_json_hints(client):
+    doc = {"width": W, "height": H, "strokes": [{"color": "#2060e0", "width": 6, "points": [[40, 35], [50, 35]]}]}
+    r = client.post("/api/colorize", files=files(lineart=circle_png()),
+                    data={"hints_json": json.dumps(doc), "output": "layers"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["width"], body["height"], body["model"]) == (W, H, "lazybrush")
+    import base64
+
+    flat = np.asarray(Image.open(io.BytesIO(base64.b64decode(body["flat"].split(",", 1)[1]))))
+    assert flat.shape == (H, W, 3) and tuple(flat[35, 45]) == (0x20, 0x60, 0xE0)
+
+
+def test_mask_keeps_the_base_outside(client):
+    mask = np.zeros((H, W), np.uint8)
+    mask[:, : W // 2] = 255
+    base = np.zeros((H, W, 3), np.uint8)
+    base[...] = (10, 200, 10)
+    r = client.post("/api/colorize", files=files(lineart=circle_png(), hints=red_stroke_png(), mask=png(mask),
+                                                 base=png(base)))
+    out = np.asarray(Image.open(io.BytesIO(r.content)))
+    assert (out[:, W // 2 + 1:] == (10, 200, 10)).all()  # bit-exact outside the mask
+
+
+def test_info_lists_what_loaded_and_why_others_did_not(fake_models):
+    from fastapi.testclient import TestClient
+
+    app = create_app(ServerConfig(default_model="_broken", models=("_broken", "lazybrush", "_slow")))
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        info = c.get("/api/info").json()
+        assert [m["key"] for m in info["models"]] == ["lazybrush", "_slow"]
+        assert info["default"] == "lazybrush"  # the configured default did not load
+        assert info["unavailable"] == [{"key": "_broken", "error": "broken: its weights file is missing"}]
+        r = c.post("/api/colorize", files=files(lineart=circle_png()), data={"model": "_broken"})
+        assert_error(r, 503, "model_unavailable", "weights file is missing")
+
+
+# ------------------------------------------------------------------------------------------------ errors
+def test_bad_uploads_get_clear_json_errors(client):
+    lineart = circle_png()
+    cases = [
+        (files(lineart=("a.png", lineart, "text/plain")), {}, 415, "unsupported_media_type", "text/plain"),
+        (files(lineart=b"\x89PNG\r\n\x1a\n" + lineart[8:60]), {}, 400, "corrupt_image", "lineart"),
+        (files(lineart=b"GIF89a not really"), {}, 415, "unsupported_image", "PNG, JPEG or WebP"),
+        (files(lineart=png(np.full((500, 500), 255, np.uint8))), {}, 413, "too_many_pixels", "megapixels"),
+        (files(lineart=png(np.random.default_rng(0).integers(0, 255, (300, 300, 3), np.uint8))), {}, 413,
+         "too_large", "MiB"),
+        (files(hints=red_stroke_png()), {}, 400, "missing_lineart", "lineart"),
+        (files(lineart=lineart), {"path": "/etc/passwd"}, 400, "unknown_field", "path"),
+        (files(lineart=lineart), {"seed": "abc"}, 400, "bad_field", "seed"),
+        (files(lineart=lineart), {"strength": "1.5"}, 400, "bad_field", "strength"),
+        (files(lineart=lineart), {"steps": "10"}, 400, "bad_input", "takes no steps"),
+        (files(lineart=lineart, hints=red_stroke_png()), {"hints_json": "{}"}, 400, "bad_field", "not both"),
+        (files(lineart=lineart), {"hints_json": "{oops"}, 400, "bad_json", "hints_json"),
+        (files(lineart=lineart, hints=png(np.zeros((10, 60, 4), np.uint8), "RGBA")), {}, 400, "bad_input",
+         "does not match"),
+        (files(lineart=lineart, base=lineart), {}, 400, "bad_field", "mask"),
+    ]
+    for parts, data, status, code, words in cases:
+        assert_error(client.post("/api/colorize", files=parts, data=data), status, code, words)
+    assert_error(client.post("/api/colorize", content=b"{}", headers={"content-type": "application/json"}),
+                 415, "unsupported_media_type", "multipart")
+    assert_error(client.get("/api/nothing"), 404, "not_found")
+
+
+def test_streamed_body_without_length_is_cut_off(client):
+    def chunks():
+        for _ in range(50):
+            yield b"x" * 10_000
+
+    r = client.post("/api/colorize", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"})
+    assert_error(r, 413, "too_large")
+
+
+def test_models_are_keys_never_paths(client):
+    for key in ("nope", "../src/inkwash/weights/paintstorch", "/etc"):
+        r = client.post("/api/colorize", files=files(lineart=circle_png()), data={"model": key})
+        assert_error(r, 404, "unknown_model", "offers lazybrush")
+
+
+def test_security_defaults(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "inkwash" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/static/app.js").headers["content-type"].startswith("text/javascript")
+    r = client.post("/api/colorize", files=files(lineart=circle_png()), headers={"origin": "https://evil.example"})
+    assert_error(r, 403, "cross_origin")
+    r = client.post("/api/colorize", files=files(lineart=circle_png()), headers={"origin": "http://127.0.0.1"})
+    assert r.status_code == 200  # the page itself
+    assert_error(client.get("/api/info", headers={"host": "attacker.example"}), 400, "bad_host")
+
+
+# ----------------------------------------------------------------------------------------------- worker
+def test_concurrent_requests_are_serialised_and_bounded(fake_models):
+    app = create_app(ServerConfig(default_model="_slow", models=("_slow",), max_queue=3))
+    body = {"lineart": ("a.png", circle_png(), "image/png")}
+
+    async def scenario() -> tuple[list[httpx.Response], float, list[httpx.Response]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            t0 = time.perf_counter()
+            first = await asyncio.gather(*(c.post("/api/colorize", files=body) for _ in range(4)))
+            seconds = time.perf_counter() - t0
+            # one running + 3 waiting; the rest are told to retry
+            second = await asyncio.gather(*(c.post("/api/colorize", files=body) for _ in range(7)))
+        return first, seconds, second
+
+    first, seconds, second = asyncio.run(scenario())
+    assert [r.status_code for r in first] == [200] * 4
+    assert SlowModel.most == 1 and seconds >= 4 * 0.15
+    waits = sorted(float(r.headers["x-inkwash-queue-seconds"]) for r in first)
+    assert waits[-1] >= 0.3  # the last one queued behind the others
+    codes = sorted(r.status_code for r in second)
+    assert codes.count(200) >= 4 and set(codes) <= {200, 503} and 503 in codes
+    assert all(r.json()["error"]["code"] == "busy" for r in second if r.status_code == 503)
+    assert SlowModel.most == 1
+
+
+def test_a_request_whose_client_left_is_not_run():
+    worker = ModelWorker(ServerConfig(default_model="lazybrush", models=("lazybrush",)))
+    ran = []
+
+    class GoneRequest:
+        async def is_disconnected(self) -> bool:
+            return True
+
+    with pytest.raises(ApiError) as err:
+        asyncio.run(worker.run(GoneRequest(), lambda: ran.append(1)))
+    assert err.value.code == "superseded" and ran == []
+    worker.close()
