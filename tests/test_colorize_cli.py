@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inkwash.cli import main
 from inkwash.errors import InkwashError
 from inkwash.infer import Colorizer
 
@@ -19,16 +18,17 @@ W, H = 333, 517  # odd on purpose: nothing may assume multiples of 8 or squares
 CENTRE, RADIUS = (160, 250), 120
 
 
-def run(args, capsys):
-    """Run the CLI like a user: -> (exit code, stderr)."""
-    if args[0] == "colorize" and "--model" not in args and "--method" not in args:
-        args = [*args, "--method", "lazybrush"]
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    return code, capsys.readouterr().err
+@pytest.fixture
+def run(cli):
+    """run(args) -> (exit code, stderr), with --method lazybrush unless a model is named."""
+
+    def go(args):
+        if args[0] == "colorize" and "--model" not in args and "--method" not in args:
+            args = [*args, "--method", "lazybrush"]
+        code, _, err = cli(args)
+        return code, err
+
+    return go
 
 
 def circle_lineart(paper=255, ink=0):
@@ -54,16 +54,15 @@ def assert_red_circle(path):
     assert out[250, CENTRE[0] + RADIUS].max() < 60  # the line is multiplied over the colour
 
 
-def test_odd_size_with_json_strokes(tmp_path, capsys):
+def test_odd_size_with_json_strokes(tmp_path, run):
     Image.fromarray(circle_lineart()).save(tmp_path / "cat.png")
     hints = red_strokes_json(tmp_path / "cat.hints.json", scale=2)
-    code, err = run(["colorize", str(tmp_path / "cat.png"), "--hints", str(hints), "-o", str(tmp_path / "o.png")],
-                    capsys)
+    code, err = run(["colorize", str(tmp_path / "cat.png"), "--hints", str(hints), "-o", str(tmp_path / "o.png")])
     assert code == 0, err
     assert_red_circle(tmp_path / "o.png")
 
 
-def test_rgba_transparent_paper_and_grey_paper(tmp_path, capsys):
+def test_rgba_transparent_paper_and_grey_paper(tmp_path, run):
     rgba = np.zeros((H, W, 4), np.uint8)
     rgba[..., 3] = 255 - circle_lineart()  # black lines on transparent paper
     Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
@@ -72,16 +71,16 @@ def test_rgba_transparent_paper_and_grey_paper(tmp_path, capsys):
     for name in ("rgba.png", "grey.jpg"):
         out = tmp_path / f"{name}.out.png"
         code, err = run(["colorize", str(tmp_path / name), "--hints", str(hints), "-o", str(out),
-                         "--method", "lazybrush"], capsys)
+                         "--method", "lazybrush"])
         assert code == 0, err
         assert_red_circle(out)
 
 
-def test_layers_writes_three_files(tmp_path, capsys):
+def test_layers_writes_three_files(tmp_path, run):
     Image.fromarray(circle_lineart()).save(tmp_path / "a.png")
     hints = red_strokes_json(tmp_path / "h.json")
     code, err = run(["colorize", str(tmp_path / "a.png"), "--hints", str(hints), "-o", str(tmp_path / "o.png"),
-                     "--layers"], capsys)
+                     "--layers"])
     assert code == 0, err
     flat = np.asarray(Image.open(tmp_path / "o_flat.png").convert("RGB")).astype(int)
     lines = Image.open(tmp_path / "o_lines.png")
@@ -92,28 +91,28 @@ def test_layers_writes_three_files(tmp_path, capsys):
     assert_red_circle(tmp_path / "o.png")
 
 
-def test_refuses_to_overwrite_and_leaves_the_file_alone(tmp_path, capsys):
+def test_refuses_to_overwrite_and_leaves_the_file_alone(tmp_path, run):
     Image.fromarray(circle_lineart()).save(tmp_path / "a.png")
     (tmp_path / "o.png").write_bytes(b"precious")
-    code, err = run(["colorize", str(tmp_path / "a.png"), "-o", str(tmp_path / "o.png")], capsys)
+    code, err = run(["colorize", str(tmp_path / "a.png"), "-o", str(tmp_path / "o.png")])
     assert code == 2 and "already exists" in err and "--overwrite" in err
     assert (tmp_path / "o.png").read_bytes() == b"precious"
-    code, err = run(["colorize", str(tmp_path / "a.png"), "-o", str(tmp_path / "o.png"), "--overwrite"], capsys)
+    code, err = run(["colorize", str(tmp_path / "a.png"), "-o", str(tmp_path / "o.png"), "--overwrite"])
     assert code == 0, err
     assert Image.open(tmp_path / "o.png").size == (W, H)
 
 
-def test_bad_json_exits_2_with_one_line(tmp_path, capsys):
+def test_bad_json_exits_2_with_one_line(tmp_path, run):
     Image.fromarray(circle_lineart()).save(tmp_path / "a.png")
     (tmp_path / "h.json").write_text('{"strokes": [{"color": "#ff0000", "points": [[1, 2]')
     code, err = run(["colorize", str(tmp_path / "a.png"), "--hints", str(tmp_path / "h.json"), "-o",
-                     str(tmp_path / "o.png")], capsys)
+                     str(tmp_path / "o.png")])
     assert code == 2 and "not valid JSON" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "o.png").exists()
 
 
-def test_batch_colours_the_good_files_and_reports_the_corrupt_one(tmp_path, capsys):
+def test_batch_colours_the_good_files_and_reports_the_corrupt_one(tmp_path, run):
     src = tmp_path / "in"
     src.mkdir()
     Image.fromarray(circle_lineart()).save(src / "cat.png")
@@ -123,7 +122,7 @@ def test_batch_colours_the_good_files_and_reports_the_corrupt_one(tmp_path, caps
     cv2.line(hint, (150, 240), (170, 262), (0, 0, 255), 10)
     Image.fromarray(hint).save(src / "dog.hints.png")  # RGB strokes on white
     (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    code, err = run(["colorize", "--batch", str(src), "-o", str(tmp_path / "out"), "--layers"], capsys)
+    code, err = run(["colorize", "--batch", str(src), "-o", str(tmp_path / "out"), "--layers"])
     assert code == 2 and "broken.png" in err and "1 of 3" in err
     assert_red_circle(tmp_path / "out" / "cat.png")
     dog = np.asarray(Image.open(tmp_path / "out" / "dog.png").convert("RGB")).astype(int)
@@ -132,9 +131,9 @@ def test_batch_colours_the_good_files_and_reports_the_corrupt_one(tmp_path, caps
         "cat.png", "cat_flat.png", "cat_lines.png", "dog.png", "dog_flat.png", "dog_lines.png"]
 
 
-def test_unknown_model_lists_known_names(capsys, tmp_path):
+def test_unknown_model_lists_known_names(run, tmp_path):
     Image.fromarray(circle_lineart()).save(tmp_path / "a.png")
-    code, err = run(["colorize", str(tmp_path / "a.png"), "--model", "nope", "-o", str(tmp_path / "o.png")], capsys)
+    code, err = run(["colorize", str(tmp_path / "a.png"), "--model", "nope", "-o", str(tmp_path / "o.png")])
     assert code == 2 and "lazybrush" in err
     with pytest.raises(InkwashError, match="known names"):
         Colorizer.from_pretrained("paintstorch-v9")

@@ -9,39 +9,17 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
-from inkwash.cli import main
 from inkwash.errors import InkwashError
 from inkwash.infer import Colorizer, downsample_hints, fill_line_pixels, working_size
-from inkwash.train.config import to_dict
-from inkwash.train.paintstorch import PaintsTorchTask, make_config
 
 W, H = 333, 517
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def run(args, capsys):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    return code, capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    """An (untrained) tiny PaintsTorch run folder laid out as `inkwash train` writes it."""
-    torch.manual_seed(0)
-    run_dir = tmp_path_factory.mktemp("run")
-    cfg = make_config("paintstorch", "tiny", overrides={"data.size": 64})
-    task = PaintsTorchTask(cfg)
-    save_file({k: v.contiguous() for k, v in task.export().items()}, str(run_dir / "model.safetensors"))
-    (run_dir / "config.json").write_text(json.dumps(to_dict(cfg)))
-    (run_dir / "checkpoints").mkdir()
-    (run_dir / "checkpoints" / "latest.json").write_text('{"step": 3, "dir": "step-00000003"}')
-    return run_dir
 
 
 def circle_lineart(paper=255, ink=0):
@@ -77,7 +55,7 @@ def test_flat_layer_takes_the_colour_beside_the_line():
     assert np.array_equal(flat[:, :10], colour[:, :10])
 
 
-def test_odd_size_grey_and_transparent_paper_with_json_strokes(tiny_run, tmp_path, capsys):
+def test_odd_size_grey_and_transparent_paper_with_json_strokes(tiny_run, tmp_path, run):
     rgba = np.zeros((H, W, 4), np.uint8)
     rgba[..., 3] = 255 - circle_lineart()
     Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
@@ -87,7 +65,7 @@ def test_odd_size_grey_and_transparent_paper_with_json_strokes(tiny_run, tmp_pat
     for name in ("rgba.png", "grey.jpg"):
         out = tmp_path / f"{name}.png"
         code, err = run(["colorize", str(tmp_path / name), "--hints", str(tmp_path / "h.json"), "--model",
-                         str(tiny_run), "-o", str(out), "--layers"], capsys)
+                         str(tiny_run), "-o", str(out), "--layers"])
         assert code == 0, err
         composite = np.asarray(Image.open(out))
         assert composite.shape == (H, W, 3)
@@ -107,35 +85,35 @@ def test_resolution_option_and_run_weights_file(tiny_run, tmp_path):
         Colorizer.from_pretrained(str(tiny_run), resolution=8)
 
 
-def test_batch_with_a_corrupt_file_and_refusal_to_overwrite(tiny_run, tmp_path, capsys):
+def test_batch_with_a_corrupt_file_and_refusal_to_overwrite(tiny_run, tmp_path, run):
     src = tmp_path / "in"
     src.mkdir()
     for name in ("a", "b"):
         Image.fromarray(circle_lineart()).save(src / f"{name}.png")
     (src / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     out = tmp_path / "out"
-    code, err = run(["colorize", "--batch", str(src), "--model", str(tiny_run), "-o", str(out)], capsys)
+    code, err = run(["colorize", "--batch", str(src), "--model", str(tiny_run), "-o", str(out)])
     assert code == 2 and "bad.png" in err and "1 of 3" in err
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
     before = (out / "a.png").read_bytes()
-    code, err = run(["colorize", str(src / "a.png"), "--model", str(tiny_run), "-o", str(out / "a.png")], capsys)
+    code, err = run(["colorize", str(src / "a.png"), "--model", str(tiny_run), "-o", str(out / "a.png")])
     assert code == 2 and "already exists" in err and len(err.strip().splitlines()) == 1
     assert (out / "a.png").read_bytes() == before
 
 
-def test_options_that_do_not_apply_are_refused(tiny_run, tmp_path, capsys):
+def test_options_that_do_not_apply_are_refused(tiny_run, tmp_path, run):
     Image.fromarray(circle_lineart()).save(tmp_path / "a.png")
     code, err = run(["colorize", str(tmp_path / "a.png"), "--method", "lazybrush", "--resolution", "128",
-                     "-o", str(tmp_path / "o.png")], capsys)
+                     "-o", str(tmp_path / "o.png")])
     assert code == 2 and "learned models" in err
     code, err = run(["colorize", str(tmp_path / "a.png"), "--model", str(tiny_run), "--base", str(tmp_path / "a.png"),
-                     "-o", str(tmp_path / "o.png")], capsys)
+                     "-o", str(tmp_path / "o.png")])
     assert code == 2 and "--mask" in err
 
 
-def test_publish_writes_fp16_weights_config_and_card(tiny_run, tmp_path, capsys):
+def test_publish_writes_fp16_weights_config_and_card(tiny_run, tmp_path, run):
     dst = tmp_path / "pub"
-    code, err = run(["train", "publish", str(tiny_run), str(dst)], capsys)
+    code, err = run(["train", "publish", str(tiny_run), str(dst)])
     assert code == 0, err
     tensors = load_file(str(dst / "model.safetensors"))
     assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
@@ -144,7 +122,7 @@ def test_publish_writes_fp16_weights_config_and_card(tiny_run, tmp_path, capsys)
     a = np.asarray(Colorizer.from_pretrained(str(dst)).colorize(Image.fromarray(circle_lineart())), np.float32)
     b = np.asarray(Colorizer.from_pretrained(str(tiny_run)).colorize(Image.fromarray(circle_lineart())), np.float32)
     assert np.abs(a - b).mean() < 2.0  # fp16 storage changes the output by less than 2 levels on average
-    code, err = run(["train", "publish", str(tiny_run), str(dst)], capsys)
+    code, err = run(["train", "publish", str(tiny_run), str(dst)])
     assert code == 2 and "already exists" in err
 
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from inkwash.cli import main
 from inkwash.data.dataset import ColorizationDataset
 from inkwash.data.synthetic import SyntheticIllustrations
 from inkwash.evaluate.run import EvalConfig, Evaluation
@@ -16,15 +15,6 @@ from inkwash.infer import REGISTRY, Colorizer, register_model
 SIZE = "64"
 
 
-def run(args, capsys):
-    """Run the CLI like a user: -> (exit code, stdout, stderr)."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +56,9 @@ def evaluate_args(data, out, *extra):
             "--batch-size", "3", *extra]
 
 
-def test_end_to_end_then_resume(data, tmp_path, capsys, count_calls):
+def test_end_to_end_then_resume(data, tmp_path, cli, count_calls):
     out = tmp_path / "report"
-    code, stdout, err = run(evaluate_args(data, out), capsys)
+    code, stdout, err = cli(evaluate_args(data, out))
     assert code == 0, err
     assert len(count_calls) == 4 * 3  # 4 images x 3 conditions
     rows = list(csv.DictReader((out / "metrics.csv").open()))
@@ -86,18 +76,18 @@ def test_end_to_end_then_resume(data, tmp_path, capsys, count_calls):
 
     # a second run finds everything done; after losing one output and its record, it redoes only that
     count_calls.clear()
-    assert run(evaluate_args(data, out), capsys)[0] == 0
+    assert cli(evaluate_args(data, out))[0] == 0
     assert count_calls == []
     (out / "outputs/lazybrush/hints/00002.png").unlink()
     (out / "records/lazybrush/hints/00002.json").unlink()
-    assert run(evaluate_args(data, out), capsys)[0] == 0
+    assert cli(evaluate_args(data, out))[0] == 0
     assert count_calls == ["lazybrush"]
     assert list(csv.DictReader((out / "metrics.csv").open())) == rows  # same numbers as before
     # a record from an older metrics version is recomputed from the cached output, without colouring again
     stale = out / "records/lazybrush/full/00001.json"
     stale.write_text(json.dumps(dict(json.loads(stale.read_text()), v=0, psnr=-1.0)))
     count_calls.clear()
-    assert run(evaluate_args(data, out), capsys)[0] == 0
+    assert cli(evaluate_args(data, out))[0] == 0
     assert count_calls == [] and json.loads(stale.read_text())["psnr"] > 0
     assert list(csv.DictReader((out / "metrics.csv").open())) == rows
 
@@ -105,7 +95,7 @@ def test_end_to_end_then_resume(data, tmp_path, capsys, count_calls):
     if "grey" not in REGISTRY:
         register_model("grey", GreyBackend)
     count_calls.clear()
-    code, _, err = run(evaluate_args(data, out, "--model", "grey"), capsys)
+    code, _, err = cli(evaluate_args(data, out, "--model", "grey"))
     assert code == 0, err
     assert count_calls == ["grey"] * 12
     rows = list(csv.DictReader((out / "metrics.csv").open()))
@@ -127,7 +117,7 @@ def test_inputs_follow_the_dataset_test_recipe(data, tmp_path):
     assert np.array_equal(again.hints, s.hints) and np.array_equal(np.asarray(again.target), np.asarray(s.target))
 
 
-def test_prepared_dataset_uses_its_test_split(tmp_path, capsys):
+def test_prepared_dataset_uses_its_test_split(tmp_path, cli):
     root = tmp_path / "prepared"
     (root / "images").mkdir(parents=True)
     imgs = SyntheticIllustrations(5, 64, seed=4)
@@ -137,8 +127,8 @@ def test_prepared_dataset_uses_its_test_split(tmp_path, capsys):
         items.append({"id": f"n{i}", "split": "test" if i < 2 else "train", "file": f"images/{i}.png"})
     (root / "index.json").write_text(json.dumps({"format": "inkwash-prepared/1", "items": items}))
     out = tmp_path / "r"
-    code, _, err = run(["evaluate", "--data", str(root), "--model", "lazybrush", "-o", str(out), "--size", "32",
-                        "--conditions", "hints", "--grid", "0"], capsys)
+    code, _, err = cli(["evaluate", "--data", str(root), "--model", "lazybrush", "-o", str(out), "--size", "32",
+                        "--conditions", "hints", "--grid", "0"])
     assert code == 0, err
     assert json.loads((out / "config.json").read_text())["images"] == ["n0", "n1"]
     assert not list(out.glob("grid_*.png"))
@@ -156,29 +146,29 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("extra, message", BAD_INPUTS)
-def test_bad_inputs_exit_2_with_one_line(data, tmp_path, capsys, extra, message):
+def test_bad_inputs_exit_2_with_one_line(data, tmp_path, cli, extra, message):
     args = ["evaluate", "--data", str(data), "--model", "lazybrush", "-o", str(tmp_path / "r"), "--size", SIZE]
     if "--data" in extra or "--model" in extra:  # replace, do not repeat
         flag = extra[0]
         i = args.index(flag)
         args[i + 1] = extra[1]
         extra = []
-    code, _, err = run(args + extra, capsys)
+    code, _, err = cli(args + extra)
     assert code == 2
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1 and message in err
 
 
-def test_foreign_or_mismatched_report_folder_is_refused(data, tmp_path, capsys):
+def test_foreign_or_mismatched_report_folder_is_refused(data, tmp_path, cli):
     empty = tmp_path / "empty-images"
     empty.mkdir()
-    code, _, err = run(evaluate_args(empty, tmp_path / "r0"), capsys)
+    code, _, err = cli(evaluate_args(empty, tmp_path / "r0"))
     assert code == 2 and "no images" in err
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("my notes")
-    code, _, err = run(evaluate_args(data, foreign), capsys)
+    code, _, err = cli(evaluate_args(data, foreign))
     assert code == 2 and "not empty" in err and (foreign / "notes.txt").exists()
     out = tmp_path / "r"
-    assert run(evaluate_args(data, out, "--conditions", "none", "--grid", "0"), capsys)[0] == 0
-    code, _, err = run(evaluate_args(data, out, "--conditions", "none", "--seed", "9"), capsys)
+    assert cli(evaluate_args(data, out, "--conditions", "none", "--grid", "0"))[0] == 0
+    code, _, err = cli(evaluate_args(data, out, "--conditions", "none", "--seed", "9"))
     assert code == 2 and "other settings (seed differ)" in err

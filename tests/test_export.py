@@ -3,42 +3,21 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-import torch
 from PIL import Image
-from safetensors.torch import save_file
 
 from inkwash.cli import main
 from inkwash.infer import Colorizer
-from inkwash.train.config import to_dict
-from inkwash.train.paintstorch import PaintsTorchTask, make_config
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 
-def run(args, capsys):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    return code, capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    """An (untrained) tiny PaintsTorch run folder laid out as `inkwash train` writes it."""
-    torch.manual_seed(0)
-    run_dir = tmp_path_factory.mktemp("run")
-    cfg = make_config("paintstorch", "tiny", overrides={"data.size": 64})
-    save_file({k: v.contiguous() for k, v in PaintsTorchTask(cfg).export().items()}, str(run_dir / "model.safetensors"))
-    (run_dir / "config.json").write_text(json.dumps(to_dict(cfg)))
-    return run_dir
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +100,11 @@ def test_standalone_page_is_written(exported):
     assert (site / "model.onnx").read_bytes() == (exported / "tiny.onnx").read_bytes()
 
 
-def test_export_refuses_what_it_cannot_do(exported, tmp_path, capsys):
-    code, err = run(["export", "--model", "lazybrush", "-o", str(tmp_path / "l.onnx")], capsys)
+def test_export_refuses_what_it_cannot_do(exported, tmp_path, run):
+    code, err = run(["export", "--model", "lazybrush", "-o", str(tmp_path / "l.onnx")])
     assert code == 2 and "cannot be exported" in err
-    code, err = run(["export", "--model", "lazybrush", "-o", str(tmp_path / "l.onnx"), "--check", "50x50"], capsys)
+    code, err = run(["export", "--model", "lazybrush", "-o", str(tmp_path / "l.onnx"), "--check", "50x50"])
     assert code == 2 and "multiples of 16" in err
-    code, err = run(["export", "-o", str(exported / "tiny.onnx")], capsys)
+    code, err = run(["export", "-o", str(exported / "tiny.onnx")])
     assert code == 2 and "already exists" in err
     assert not list(tmp_path.iterdir())

@@ -9,7 +9,6 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from inkwash.cli import main
 from inkwash.data.dataset import ColorizationDataset, StencilConfig, region_mask
 from inkwash.data.synthetic import SyntheticIllustrations
 from inkwash.errors import InkwashError
@@ -22,12 +21,7 @@ from inkwash.train.checkpoint import latest_checkpoint
 from inkwash.train.stenciltorch import StencilTorchTask, _masked_l1
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # two cores shared with other jobs
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def tiny_cfg(steps, **extra):
@@ -231,24 +225,17 @@ def test_backend_errors_are_one_line(trained, tmp_path, monkeypatch):
 # ---------------------------------------------------------------- command line
 
 
-def run_cli(args, capsys):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    return code, capsys.readouterr()
 
 
-def test_train_cli_help_and_bad_data(tmp_path, capsys):
-    code, out = run_cli(["train", "stenciltorch", "--help"], capsys)
-    assert code == 0 and "inkwash train stenciltorch --data" in out.out
-    code, out = run_cli(["train", "stenciltorch", "--data", str(tmp_path / "nowhere"), "--out",
-                         str(tmp_path / "run"), "--preset", "tiny", "--size", "64"], capsys)
-    assert code == 2 and "not a folder" in out.err and len(out.err.strip().splitlines()) == 1
+def test_train_cli_help_and_bad_data(tmp_path, cli):
+    code, out, _ = cli(["train", "stenciltorch", "--help"])
+    assert code == 0 and "inkwash train stenciltorch --data" in out
+    code, _, err = cli(["train", "stenciltorch", "--data", str(tmp_path / "nowhere"), "--out",
+                        str(tmp_path / "run"), "--preset", "tiny", "--size", "64"])
+    assert code == 2 and "not a folder" in err and len(err.strip().splitlines()) == 1
 
 
-def test_colorize_cli_runs_the_workflow_with_mask_and_base(trained, tmp_path, capsys):
+def test_colorize_cli_runs_the_workflow_with_mask_and_base(trained, tmp_path, cli):
     run, _, _ = trained
     h, w = 48, 64
     Image.fromarray(lineart(h, w)).save(tmp_path / "lines.png")
@@ -257,9 +244,9 @@ def test_colorize_cli_runs_the_workflow_with_mask_and_base(trained, tmp_path, ca
     mask = np.zeros((h, w), np.uint8)
     mask[8:40, 16:56] = 255
     Image.fromarray(mask).save(tmp_path / "mask.png")
-    code, out = run_cli(["colorize", str(tmp_path / "lines.png"), "--model", str(run), "--mask",
-                         str(tmp_path / "mask.png"), "--base", str(tmp_path / "base.png"), "-o",
-                         str(tmp_path / "out.png")], capsys)
-    assert code == 0, out.err
+    code, _, err = cli(["colorize", str(tmp_path / "lines.png"), "--model", str(run), "--mask",
+                        str(tmp_path / "mask.png"), "--base", str(tmp_path / "base.png"), "-o",
+                        str(tmp_path / "out.png")])
+    assert code == 0, err
     result = np.asarray(Image.open(tmp_path / "out.png").convert("RGB"))
     assert np.array_equal(result[mask == 0], base[mask == 0])

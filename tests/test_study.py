@@ -8,21 +8,12 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from scipy import stats
 
-from inkwash.cli import main
 from inkwash.errors import InkwashError
 from inkwash.study.report import mos_table, table_markdown
 from inkwash.study.server import COOKIE, create_app
 from inkwash.study.store import DuplicateVote, StudyStore, UnknownImage
 
 
-def run(args, capsys):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 @pytest.fixture
@@ -89,7 +80,7 @@ def test_web_app_blind_random_order_one_vote_each(images, tmp_path):
     assert stranger.get("/api/next").json()["rated"] == 0  # a new participant starts afresh
 
 
-def test_report_numbers_match_scipy(images, tmp_path, capsys):
+def test_report_numbers_match_scipy(images, tmp_path, cli):
     db = tmp_path / "s.sqlite"
     store = StudyStore(db)
     store.sync_images(images)
@@ -112,14 +103,14 @@ def test_report_numbers_match_scipy(images, tmp_path, capsys):
     ref = mos_table(store.ratings(), reference="lazybrush")
     assert np.isnan(next(r for r in ref if r["method"] == "lazybrush")["p_value"])
 
-    code, out, err = run(["study", "report", "--db", str(db), "-o", str(tmp_path / "rep")], capsys)
+    code, out, err = cli(["study", "report", "--db", str(db), "-o", str(tmp_path / "rep")])
     assert code == 0, err
     assert "| **paintstorch** | 6 | 4.17 | 0.75 |" in out and "3 participants, 12 votes" in err
     assert (tmp_path / "rep" / "mos.csv").read_text().splitlines()[0] == "method,n,mos,std,p_value,reference"
     assert "# MOS study" in (tmp_path / "rep" / "mos.md").read_text()
 
 
-def test_cli_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
+def test_cli_bad_inputs_exit_2_with_one_line(tmp_path, cli):
     junk = tmp_path / "junk.sqlite"
     junk.write_text("not a database at all")
     other = tmp_path / "other.sqlite"
@@ -136,10 +127,10 @@ def test_cli_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
         (["study", "serve", "--images", str(empty), "--db", str(tmp_path / "s.sqlite")], "method subfolders"),
     ]
     for args, message in cases:
-        code, _, err = run(args, capsys)
+        code, _, err = cli(args)
         assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1 and message in err, err
     StudyStore(tmp_path / "fresh.sqlite")
-    code, _, err = run(["study", "report", "--db", str(tmp_path / "fresh.sqlite")], capsys)
+    code, _, err = cli(["study", "report", "--db", str(tmp_path / "fresh.sqlite")])
     assert code == 2 and "no votes yet" in err
     with sqlite3.connect(other) as con:  # a foreign database is never altered
         assert [r[0] for r in con.execute("SELECT name FROM sqlite_master")] == ["t"]

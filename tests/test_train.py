@@ -15,12 +15,7 @@ from inkwash.train.checkpoint import latest_checkpoint
 from inkwash.train.config import parse_set
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # two cores shared with other jobs: one thread is several times faster here
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def tiny_cfg(steps, **extra):
