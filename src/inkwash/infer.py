@@ -234,6 +234,15 @@ def _onnx(weights: Path | None = None, **options: Any) -> Backend:
 register_model("stenciltorch", _stenciltorch)
 
 
+def _stablepaint(weights: Path | None = None, **options: Any) -> Backend:
+    from inkwash.models.stablepaint import StablePaintBackend
+
+    return StablePaintBackend(weights, **options)
+
+
+register_model("stablepaint", _stablepaint)
+
+
 # ------------------------------------------------------------------------------------------- main thing
 class Colorizer:
     """Lineart + hints (+ optional selection mask) -> coloured illustration at the lineart's resolution."""

@@ -124,6 +124,15 @@ def colorize(
     lines_over: bool = typer.Option(True, "--lines-over/--no-lines-over",
                                     help="Learned models: multiply the original full-resolution lines over "
                                          "the colour (crisp lines at any size)."),
+    steps: Optional[int] = typer.Option(None, "--steps",
+                                        help="Sampling models (stablepaint): denoising steps (default 20)."),
+    strength: Optional[float] = typer.Option(None, "--strength",
+                                             help="Sampling models: 0 = the hints' context as is, 1 = from pure "
+                                                  "noise; higher gives more variety, lower more fidelity "
+                                                  "(default 0.5)."),
+    variations: Optional[int] = typer.Option(None, "--variations",
+                                             help="Sampling models: write OUT_v1.png..OUT_vN.png with seeds "
+                                                  "SEED..SEED+N-1."),
 ) -> None:
     """inkwash colorize examples/girl/lineart.png --hints examples/girl/hints.json -o girl.png
 
@@ -134,6 +143,9 @@ def colorize(
     Batch: inkwash colorize --batch linearts/ -o coloured/ reads NAME.png with NAME.hints.json or
     NAME.hints.png (and NAME.mask.png) beside it and writes coloured/NAME.png; bad files are reported
     and skipped, and the exit code is 2 if any failed.
+
+    Variations (a model that samples): inkwash colorize LINEART --hints H --model runs/sp --steps 20
+    --strength 0.5 --variations 4 -o out.png writes out_v1.png..out_v4.png.
     """
     from inkwash.infer import Colorizer
 
@@ -153,12 +165,33 @@ def colorize(
         options["lines_over"] = False
     if base is not None and mask is None:
         raise InkwashError("--base is kept outside --mask; give a --mask too")
+    if variations is not None and variations < 1:
+        raise InkwashError(f"--variations {variations}: give 1 or more")
     colorizer = Colorizer.from_pretrained(name, **options)
+    sampling = {k: v for k, v in {"steps": steps, "strength": strength}.items() if v is not None}
+    if sampling or variations is not None:
+        if not getattr(colorizer.backend, "samples", False):
+            raise InkwashError(f"--steps, --strength and --variations apply to models that sample (stablepaint), "
+                               f"not {colorizer.name}")
+        colorizer.backend.with_sampling(**sampling)
     if batch is not None:
         if hints is not None or mask is not None or base is not None:
             raise InkwashError("--batch finds hints and masks by name (NAME.hints.png, NAME.mask.png); "
                                "drop --hints/--mask")
+        if variations is not None:
+            raise InkwashError("--variations works on one lineart; drop --batch")
         _run_batch(colorizer, batch, out, layers, overwrite, seed)
+        return
+    if variations is not None:
+        first = 0 if seed is None else seed
+        outs = [out.with_name(f"{out.stem}_v{i + 1}{out.suffix or '.png'}") for i in range(variations)]
+        if not overwrite:  # refuse before sampling anything
+            for p in (p for o in outs for p in layer_paths(o, layers).values()):
+                if p.exists():
+                    raise InkwashError(f"{p}: already exists; pass --overwrite to replace it")
+        written = [p for i, o in enumerate(outs)
+                   for p in colorize_one(colorizer, lineart, hints, mask, o, layers, overwrite, first + i, base)]
+        _console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
         return
     written = colorize_one(colorizer, lineart, hints, mask, out, layers, overwrite, seed, base)
     _console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)

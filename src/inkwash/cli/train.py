@@ -1,4 +1,4 @@
-"""`inkwash train paintstorch|alacgan|stenciltorch`: train a registered model on a folder, one shared loop."""
+"""`inkwash train paintstorch|alacgan|stenciltorch|stablepaint`: train a registered model, one shared loop."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from inkwash.cli._app import train_app
 
 def _run(name: str, data: str, out: Path, config: Optional[Path], sets: list[str], steps: Optional[int],
          batch_size: Optional[int], size: Optional[int], preset: Optional[str], resume: bool, device: str,
-         workers: Optional[int]) -> None:
-    """Any registered model: its registry entry names the trainer that make_config and train dispatch to."""
+         workers: Optional[int], extra: Optional[dict] = None) -> None:
+    """Any registered model: its registry entry names the trainer that make_config and train dispatch to.
+
+    `extra`: model-specific flags as dotted settings (None values are left to the config)."""
     from inkwash.train.config import parse_set
     from inkwash.train.paintstorch import make_config, train
 
     overrides = parse_set(sets)
     flags = {"loop.steps": steps, "data.batch_size": batch_size, "data.size": size, "loop.device": device,
-             "data.workers": workers}
+             "data.workers": workers, **(extra or {})}
     overrides.update({k: v for k, v in flags.items() if v is not None})
     cfg = make_config(name, preset, config, overrides)
     train(cfg, data, out, resume=resume)
@@ -82,6 +84,33 @@ def stenciltorch(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _
     Multi-GPU: torchrun --nproc_per_node 8 -m inkwash train stenciltorch --data DIR --out RUN
     """
     _run("stenciltorch", data, out, config, sets, steps, batch_size, size, preset, resume, device, workers)
+
+
+@train_app.command("stablepaint")
+def stablepaint(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _CONFIG, sets: list[str] = _SET,
+                stage: Optional[str] = typer.Option(None, "--stage",
+                                                    help="autoencoder, context or noise (in that order; default "
+                                                         "autoencoder, or the config's `stage`)."),
+                previous: Optional[str] = typer.Option(None, "--previous",
+                                                       help="Run folder of the previous stage (context, noise)."),
+                steps: Optional[int] = _STEPS, batch_size: Optional[int] = _BATCH, size: Optional[int] = _SIZE,
+                preset: Optional[str] = _PRESET, resume: bool = _RESUME, device: str = _DEVICE,
+                workers: Optional[int] = _WORKERS) -> None:
+    """inkwash train stablepaint --stage autoencoder --data synthetic --out runs/sp-ae --preset tiny --size 64
+
+    Train StablePaint (thesis IV.4), latent diffusion on lineart + hints, one stage per run folder:
+
+      inkwash train stablepaint --stage autoencoder --data DIR --out runs/sp-ae
+
+      inkwash train stablepaint --stage context --previous runs/sp-ae --data DIR --out runs/sp-ctx
+
+      inkwash train stablepaint --stage noise --previous runs/sp-ctx --data DIR --out runs/sp
+
+    Each stage freezes the networks it inherits and exports all of them: colour with --model runs/sp.
+    Use the same --preset/--config for the three stages. CPU-sized recipe: --config recipes/stablepaint.toml
+    """
+    _run("stablepaint", data, out, config, sets, steps, batch_size, size, preset, resume, device, workers,
+         {"stage": stage, "previous": previous})
 
 
 @train_app.command("publish")

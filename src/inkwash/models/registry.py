@@ -55,6 +55,11 @@ def _register_builtin() -> None:
     register(ModelEntry("stenciltorch", stenciltorch.StencilTorchConfig, stenciltorch.build_networks, {}, "strokes",
                         "StencilTorch (thesis IV.3): in-painting under a mask with a training-only guide decoder",
                         trainer="stenciltorch"))
+    from inkwash.models import stablepaint
+
+    register(ModelEntry("stablepaint", stablepaint.StablePaintConfig, stablepaint.build_networks, {}, "strokes",
+                        "StablePaint (thesis IV.4): latent diffusion on lineart + hints, in-painting, variations; "
+                        "trained in three stages", trainer="stablepaint"))
 
 
 _register_builtin()

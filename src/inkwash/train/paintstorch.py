@@ -70,11 +70,12 @@ def make_config(name: str = "paintstorch", preset: str | None = None, file: str 
     doc.pop("name", None)
     preset = preset or doc.pop("preset", None) or "base"
     doc.pop("preset", None)
-    if preset not in SIZE_PRESETS:
-        raise InkwashError(f"unknown preset {preset!r}; use one of {', '.join(SIZE_PRESETS)}")
+    presets = getattr(trainer(name), "SIZE_PRESETS", SIZE_PRESETS)  # a trainer of other networks has its own
+    if preset not in presets:
+        raise InkwashError(f"unknown preset {preset!r}; use one of {', '.join(presets)}")
     cfg = trainer(name).CONFIG(name=name, preset=preset)
     cfg.data.hints = entry.hints
-    apply_dict(cfg.model, {**SIZE_PRESETS[preset], **entry.preset})
+    apply_dict(cfg.model, {**presets[preset], **entry.preset})
     apply_dict(cfg, doc)
     for key, value in (overrides or {}).items():
         set_value(cfg, key, value)

@@ -1,0 +1,514 @@
+"""StablePaint (thesis IV.4): latent diffusion conditioned on the lineart and hints, with in-painting and variations.
+
+Data flow at input size S (a multiple of `cfg.multiple`), latent size s = S/8, C = cfg.latent_channels:
+    illustration y (B,3,S,S) in [-1,1] --encoder--> z0 (B,C,s,s) in [-1,1] --decoder--> y_hat (B,3,S,S) in [-1,1]
+    context k = [composite (3), mask (1), hints upsampled to S (4)] (B,8,S,S)
+        composite: the lineart inside the mask, the illustration (or the user's base) outside, as StencilTorch
+    k --context encoder--> z_ctx (B,C,s,s) in [-1,1], trained so that decoder(z_ctx) ~ y (decoder frozen)
+    noise model eps_theta(x_t, t, z_ctx, k) -> eps (B,C,s,s): a U-Net over concat(x_t, z_ctx) plus a learned
+        pixel-unshuffle stem of k, with a sinusoidal timestep embedding
+
+Sampling (`sample`): x_T from pure noise (strength 1) or from z_ctx corrupted to t = strength * T (the thesis'
+fidelity/variety dial; strength 0 returns z_ctx itself), then DDIM (eta 0) or DDPM (eta 1) steps with
+classifier-free guidance (hints dropped = the unconditional branch). In-painting: outside the (latent) mask the
+sample is replaced at every step by the base's latent noised to that step, and by the base's latent at the end.
+
+Ours where the thesis is silent: latents are tanh-bounded to [-1,1] like pixels, so the pixel-space cosine schedule
+and x0 clipping apply unchanged (no KL term, no latent rescaling); no attention layers (cost on CPU).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from inkwash.errors import InkwashError
+
+NAME = "stablepaint"
+NETWORKS = ("encoder", "decoder", "context", "unet")  # in the order the stages train them
+
+
+@dataclass
+class StablePaintConfig:
+    """Widths of the autoencoder, context encoder and noise U-Net, and the diffusion schedule."""
+
+    latent_channels: int = 4  # Rombach et al. 2022's f=8, c=4 autoencoder
+    ae_width: int = 64
+    ae_mults: tuple[int, ...] = (1, 2, 4, 4)  # 4 levels = 3 halvings: latents at S/8
+    ae_blocks: int = 1  # residual blocks per level
+    unet_width: int = 128
+    unet_mults: tuple[int, ...] = (1, 2, 4)  # in latent space: s, s/2, s/4
+    unet_blocks: int = 2
+    timesteps: int = 1000  # Ho et al. 2020: T = 1000
+    cosine_s: float = 0.008  # Nichol & Dhariwal 2021: offset of the cosine schedule
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StablePaintConfig":
+        known = {f.name for f in fields(cls)}
+        if set(d) - known:
+            raise InkwashError(f"unknown StablePaint model settings {sorted(set(d) - known)}; known: {sorted(known)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+    @property
+    def multiple(self) -> int:
+        """Input sizes must be multiples of this: 8 for the autoencoder times the U-Net's halvings."""
+        return 8 * 2 ** (len(self.unet_mults) - 1)
+
+
+@dataclass
+class SamplerConfig:
+    """How `sample` runs; the backend's options."""
+
+    steps: int = 20  # DDIM steps (Song et al. 2021 get good samples from 20-50)
+    strength: float = 0.5  # 0 = the decoded context latent, 1 = pure noise (thesis IV.4.4's corruption level)
+    sampler: str = "ddim"  # "ddim" (eta 0, deterministic given the start) or "ddpm" (eta 1, ancestral)
+    guidance: float = 2.0  # classifier-free guidance weight w (Ho & Salimans 2022); 1 = conditional only
+
+    def check(self) -> "SamplerConfig":
+        if self.steps < 1:
+            raise InkwashError(f"steps {self.steps}: give at least 1")
+        if not 0.0 <= self.strength <= 1.0:
+            raise InkwashError(f"strength {self.strength}: give a value in [0, 1] (0 = context, 1 = pure noise)")
+        if self.sampler not in ("ddim", "ddpm"):
+            raise InkwashError(f"sampler {self.sampler!r}: use ddim or ddpm")
+        if self.guidance < 0:
+            raise InkwashError(f"guidance {self.guidance}: give a value >= 0 (1 = no guidance)")
+        return self
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def groups(channels: int) -> int:
+    """GroupNorm groups: 32 where the width allows (Wu & He 2018), fewer for tiny widths."""
+    return math.gcd(32, channels)
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of integer timesteps (Vaswani et al. 2017, as in Ho et al. 2020). t (B,) -> (B,dim)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    args = t.float()[:, None] * freqs[None]
+    emb = torch.cat([torch.cos(args), torch.sin(args)], 1)
+    return F.pad(emb, (0, dim % 2))
+
+
+def context_input(composite: torch.Tensor, mask: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+    """The conditioning k: composite (B,3,S,S) in [-1,1], mask (B,1,S,S) in {0,1}, hints (B,4,S/4,S/4)
+    -> (B,8,S,S), hints nearest-upsampled to S so every stroke pixel survives."""
+    up = F.interpolate(hints.to(composite.dtype), size=composite.shape[-2:], mode="nearest")
+    return torch.cat([composite, mask.to(composite.dtype), up], 1)
+
+
+def drop_hints(k: torch.Tensor) -> torch.Tensor:
+    """The unconditional branch of classifier-free guidance: k (B,8,S,S) with its hint channels zeroed."""
+    return torch.cat([k[:, :4], torch.zeros_like(k[:, 4:])], 1)
+
+
+# ---------------------------------------------------------------- blocks
+
+
+class ResBlock(nn.Module):
+    """GroupNorm-SiLU-conv twice with a residual, the timestep (if any) added between (Ho et al. 2020).
+
+    x: (B,C_in,H,W), temb: (B,E) or None -> (B,C_out,H,W).
+    """
+
+    def __init__(self, c_in: int, c_out: int, temb: int = 0):
+        super().__init__()
+        self.norm1, self.conv1 = nn.GroupNorm(groups(c_in), c_in), nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.temb = nn.Linear(temb, c_out) if temb else None
+        self.norm2, self.conv2 = nn.GroupNorm(groups(c_out), c_out), nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, temb: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        if self.temb is not None and temb is not None:
+            h = h + self.temb(F.silu(temb))[:, :, None, None]
+        return self.skip(x) + self.conv2(F.silu(self.norm2(h)))
+
+
+class Down(nn.Module):
+    """Halve the size with a stride-2 convolution. (B,C,H,W) -> (B,C,H/2,W/2)."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class Up(nn.Module):
+    """Double the size: nearest neighbour then a convolution (no checkerboard). (B,C,H,W) -> (B,C,2H,2W)."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+# ---------------------------------------------------------------- networks
+
+
+class Encoder(nn.Module):
+    """Image (or context) -> latent: (B,c_in,S,S) -> (B,C,S/8,S/8) in [-1,1]. The illustration encoder has c_in
+    3; the context encoder is the same network over the 8 context channels."""
+
+    def __init__(self, cfg: StablePaintConfig, c_in: int = 3):
+        super().__init__()
+        widths = [cfg.ae_width * m for m in cfg.ae_mults]
+        self.stem = nn.Conv2d(c_in, widths[0], 3, padding=1)
+        layers: list[nn.Module] = []
+        c = widths[0]
+        for i, w in enumerate(widths):
+            for _ in range(cfg.ae_blocks):
+                layers.append(ResBlock(c, w))
+                c = w
+            if i < len(widths) - 1:
+                layers.append(Down(c))
+        self.body = nn.Sequential(*layers)
+        self.out = nn.Sequential(nn.GroupNorm(groups(c), c), nn.SiLU(), nn.Conv2d(c, cfg.latent_channels, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.out(self.body(self.stem(x))))
+
+
+class Decoder(nn.Module):
+    """Latent -> illustration, the encoder mirrored: (B,C,S/8,S/8) -> (B,3,S,S) in [-1,1]."""
+
+    def __init__(self, cfg: StablePaintConfig):
+        super().__init__()
+        widths = [cfg.ae_width * m for m in reversed(cfg.ae_mults)]
+        self.stem = nn.Conv2d(cfg.latent_channels, widths[0], 3, padding=1)
+        layers: list[nn.Module] = []
+        c = widths[0]
+        for i, w in enumerate(widths):
+            for _ in range(cfg.ae_blocks):
+                layers.append(ResBlock(c, w))
+                c = w
+            if i < len(widths) - 1:
+                layers.append(Up(c))
+        self.body = nn.Sequential(*layers)
+        self.out = nn.Sequential(nn.GroupNorm(groups(c), c), nn.SiLU(), nn.Conv2d(c, 3, 3, padding=1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.out(self.body(self.stem(z))))
+
+
+class NoiseUNet(nn.Module):
+    """eps_theta(x_t, t, z_ctx, k): predicts the noise in the latent x_t.
+
+    x_t, z_ctx: (B,C,s,s); t: (B,) integer steps in [0,T); k: (B,8,8s,8s) context -> (B,C,s,s).
+    The pixel-level context enters through PixelUnshuffle(8) and a 1x1 convolution, so thin lines reach the
+    latent grid without a second encoder.
+    """
+
+    def __init__(self, cfg: StablePaintConfig):
+        super().__init__()
+        w0, emb = cfg.unet_width, 4 * cfg.unet_width
+        self.temb_dim = w0
+        self.temb = nn.Sequential(nn.Linear(w0, emb), nn.SiLU(), nn.Linear(emb, emb))
+        self.stem = nn.Conv2d(2 * cfg.latent_channels, w0, 3, padding=1)
+        self.context = nn.Sequential(nn.PixelUnshuffle(8), nn.Conv2d(8 * 64, w0, 1))
+        widths = [w0 * m for m in cfg.unet_mults]
+        self.down, skips, c = nn.ModuleList(), [w0], w0
+        for i, w in enumerate(widths):
+            for _ in range(cfg.unet_blocks):
+                self.down.append(ResBlock(c, w, emb))
+                c = w
+                skips.append(c)
+            if i < len(widths) - 1:
+                self.down.append(Down(c))
+                skips.append(c)
+        self.mid = nn.ModuleList([ResBlock(c, c, emb), ResBlock(c, c, emb)])
+        self.up = nn.ModuleList()
+        for i, w in reversed(list(enumerate(widths))):
+            for _ in range(cfg.unet_blocks + 1):
+                self.up.append(ResBlock(c + skips.pop(), w, emb))
+                c = w
+            if i > 0:
+                self.up.append(Up(c))
+        self.out = nn.Sequential(nn.GroupNorm(groups(c), c), nn.SiLU(), nn.Conv2d(c, cfg.latent_channels, 3, padding=1))
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, z_ctx: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        temb = self.temb(timestep_embedding(t, self.temb_dim).to(x_t.dtype))
+        h = self.stem(torch.cat([x_t, z_ctx], 1)) + self.context(k)
+        hs = [h]
+        for layer in self.down:
+            h = layer(h, temb) if isinstance(layer, ResBlock) else layer(h)
+            hs.append(h)
+        for layer in self.mid:
+            h = layer(h, temb)
+        for layer in self.up:
+            h = layer(torch.cat([h, hs.pop()], 1), temb) if isinstance(layer, ResBlock) else layer(h)
+        return self.out(h)
+
+
+def build_networks(cfg: StablePaintConfig) -> dict[str, nn.Module]:
+    """All four networks by name (NETWORKS); each training stage trains one group and freezes the earlier ones."""
+    return {"encoder": Encoder(cfg, 3), "decoder": Decoder(cfg), "context": Encoder(cfg, 8), "unet": NoiseUNet(cfg)}
+
+
+# ---------------------------------------------------------------- diffusion
+
+
+class CosineSchedule:
+    """The cosine noise schedule of Nichol & Dhariwal 2021 (eq. 17), as tables over t in [0,T).
+
+    alpha_bar(t) = f(t)/f(0), f(t) = cos^2(((t/T + s)/(1 + s)) * pi/2); betas clipped to 0.999.
+    """
+
+    def __init__(self, timesteps: int = 1000, s: float = 0.008):
+        self.T = timesteps
+        steps = torch.arange(timesteps + 1, dtype=torch.float64) / timesteps
+        f = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
+        betas = (1 - f[1:] / f[:-1]).clamp(max=0.999)
+        self.alpha_bar = torch.cumprod(1 - betas, 0).float()  # (T,), alpha_bar[t] for the noised x_t
+
+    def ab(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """alpha_bar at integer steps t (B,) shaped to broadcast over `like` (B,...); t = -1 means clean (1)."""
+        table = torch.cat([torch.ones(1), self.alpha_bar]).to(like.device)
+        return table[t.long() + 1].to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
+
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """x_t = sqrt(ab_t) x0 + sqrt(1 - ab_t) eps (Ho et al. 2020 eq. 4). x0, noise (B,C,h,w); t (B,)."""
+        ab = self.ab(t, x0)
+        return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+
+    def step(self, x_t: torch.Tensor, eps: torch.Tensor, t: int, t_prev: int, eta: float,
+             noise: torch.Tensor | None) -> torch.Tensor:
+        """One DDIM update x_t -> x_{t_prev} (Song et al. 2021 eq. 12); eta 1 is DDPM's ancestral step.
+
+        t_prev = -1 lands on x0. x0 is clipped to [-1,1] (latents are tanh-bounded) and eps re-derived from it.
+        """
+        ab_t = self.ab(torch.full((x_t.shape[0],), t), x_t)
+        ab_p = self.ab(torch.full((x_t.shape[0],), t_prev), x_t)
+        x0 = ((x_t - (1 - ab_t).sqrt() * eps) / ab_t.sqrt()).clamp(-1, 1)  # 1. predicted x0
+        eps = (x_t - ab_t.sqrt() * x0) / (1 - ab_t).sqrt()  # 2. the noise consistent with the clipped x0
+        sigma = eta * ((1 - ab_p) / (1 - ab_t) * (1 - ab_t / ab_p)).clamp(min=0).sqrt()  # 3. eq. 16
+        x_prev = ab_p.sqrt() * x0 + (1 - ab_p - sigma**2).clamp(min=0).sqrt() * eps  # 4. direction to x_t
+        if noise is not None and eta > 0:
+            x_prev = x_prev + sigma * noise  # 5. fresh noise (none on the last step: sigma is 0 there)
+        return x_prev
+
+
+def timesteps_for(schedule: CosineSchedule, steps: int, strength: float) -> list[int]:
+    """Decreasing training steps a sampler visits: `steps` of them (fewer only if the range is shorter) spread
+    evenly from strength * T - 1 down to 0, so --steps is the number of network evaluations at any strength
+    (twice that with guidance). [] for strength 0: nothing to denoise."""
+    start = int(round(strength * schedule.T))
+    if start <= 0:
+        return []
+    grid = np.linspace(start - 1, 0, min(steps, start)).round().astype(int)
+    return sorted({int(t) for t in grid}, reverse=True)
+
+
+@torch.no_grad()
+def sample(unet: NoiseUNet, schedule: CosineSchedule, z_ctx: torch.Tensor, k: torch.Tensor, cfg: SamplerConfig,
+           generator: torch.Generator | None = None, keep: torch.Tensor | None = None,
+           z_base: torch.Tensor | None = None) -> torch.Tensor:
+    """A latent for context z_ctx (B,C,s,s) and k (B,8,8s,8s): starts at z_ctx noised to strength * T.
+
+    keep (B,1,s,s) in {0,1}, 1 = keep z_base (B,C,s,s) there (in-painting; None = colour everything).
+    Returns (B,C,s,s) in [-1,1]; exactly z_ctx (with z_base where keep) when strength is 0.
+    """
+
+    def randn() -> torch.Tensor:
+        return torch.randn(z_ctx.shape, generator=generator, dtype=torch.float32).to(z_ctx)
+
+    def paste(x: torch.Tensor, t: int) -> torch.Tensor:  # known latents noised to step t (t = -1: clean)
+        if keep is None or z_base is None:
+            return x
+        known = z_base if t < 0 else schedule.q_sample(z_base, torch.full((x.shape[0],), t), randn())
+        return torch.where(keep != 0, known, x)
+
+    ts = timesteps_for(schedule, cfg.steps, cfg.strength)
+    if not ts:
+        return paste(z_ctx, -1)
+    # at full strength the start is pure noise: alpha_bar(T-1) is ~0 under the cosine schedule
+    x = randn() if cfg.strength >= 1.0 else schedule.q_sample(z_ctx, torch.full((z_ctx.shape[0],), ts[0]), randn())
+    x = paste(x, ts[0])
+    uncond = drop_hints(k)
+    eta = 1.0 if cfg.sampler == "ddpm" else 0.0
+    for i, t in enumerate(ts):
+        t_prev = ts[i + 1] if i + 1 < len(ts) else -1
+        tt = torch.full((x.shape[0],), t, device=x.device)
+        if cfg.guidance == 1.0:
+            eps = unet(x, tt, z_ctx, k)
+        else:  # both branches in one batch: eps_u + w (eps_c - eps_u)
+            both = unet(torch.cat([x, x]), torch.cat([tt, tt]), torch.cat([z_ctx, z_ctx]), torch.cat([k, uncond]))
+            eps_c, eps_u = both.chunk(2)
+            eps = eps_u + cfg.guidance * (eps_c - eps_u)
+        x = paste(schedule.step(x, eps, t, t_prev, eta, randn() if eta > 0 else None), t_prev)
+    return x
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_stablepaint(path: str | Path, device: str | torch.device = "cpu",
+                     need: tuple[str, ...] = NETWORKS) -> tuple[dict[str, nn.Module], StablePaintConfig, dict]:
+    """The exported networks of a StablePaint run: ({name: module} for `need`, model config, full config dict).
+
+    path: a run folder (config.json + model.safetensors) or its model.safetensors. Modules come in eval mode,
+    frozen. A run of an earlier stage lacks the later networks: the error names the stage to train next.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    weights = path if path.is_file() else path / "model.safetensors"
+    beside = weights.with_suffix(".json")
+    cfg_path = beside if beside.is_file() else weights.parent / "config.json"
+    for p in (cfg_path, weights):
+        if not p.is_file():
+            raise InkwashError(f"{p}: missing; train a model first (inkwash train {NAME} --stage ... --out RUN)")
+    try:
+        full = json.loads(cfg_path.read_text())
+        if full.get("name", NAME) != NAME:
+            raise InkwashError(f"{cfg_path}: a {full.get('name')!r} run, not {NAME}; use --model {full.get('name')}")
+        mcfg = StablePaintConfig.from_dict(full["model"])
+        state = load_file(str(weights), device=str(device))
+        nets = build_networks(mcfg)
+        out: dict[str, nn.Module] = {}
+        for name in need:
+            part = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
+            if not part:
+                stage = {"encoder": "autoencoder", "decoder": "autoencoder", "context": "context"}.get(name, "noise")
+                raise InkwashError(f"{path}: has no {name} network (a {full.get('stage', '?')}-stage run); train "
+                                   f"the {stage} stage: inkwash train {NAME} --stage {stage} --previous {path} ...")
+            nets[name].load_state_dict(part)
+            out[name] = nets[name].to(device).eval().requires_grad_(False)
+    except InkwashError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InkwashError(f"{path}: unreadable StablePaint export ({msg}); re-export or retrain") from None
+    return out, mcfg, full
+
+
+# ---------------------------------------------------------------- inference
+
+
+class StablePaint:
+    """The inference pipeline: context -> sampled latent -> illustration, under no_grad with a seed.
+
+    nets: encoder, decoder, context, unet (eval mode). All tensors at the network size S (a multiple of
+    cfg.multiple): composite (B,3,S,S) in [-1,1], mask (B,1,S,S) in {0,1}, hints (B,4,S/4,S/4).
+    """
+
+    def __init__(self, nets: dict[str, nn.Module], cfg: StablePaintConfig):
+        self.nets, self.cfg = nets, cfg
+        self.schedule = CosineSchedule(cfg.timesteps, cfg.cosine_s)
+
+    @torch.no_grad()
+    def context_latent(self, composite: torch.Tensor, mask: torch.Tensor, hints: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z_ctx (B,C,s,s), k (B,8,S,S))."""
+        k = context_input(composite, mask, hints)
+        return self.nets["context"](k), k
+
+    @torch.no_grad()
+    def __call__(self, composite: torch.Tensor, mask: torch.Tensor, hints: torch.Tensor, cfg: SamplerConfig,
+                 seed: int | None = None, base: torch.Tensor | None = None) -> torch.Tensor:
+        """The illustration (B,3,S,S) in [-1,1]; with `base` (B,3,S,S) in [-1,1], latents wholly outside the mask
+        are the base's (the caller pastes the base back exactly at pixel level)."""
+        z_ctx, k = self.context_latent(composite, mask, hints)
+        generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
+        keep = z_base = None
+        if base is not None and bool((mask == 0).any()):
+            # a latent cell is regenerated if any of its 8x8 pixels is selected
+            keep = 1.0 - F.max_pool2d(mask.to(z_ctx.dtype), 8)
+            z_base = self.nets["encoder"](base)
+        z = sample(self.nets["unet"], self.schedule, z_ctx, k, cfg.check(), generator, keep, z_base)
+        return self.nets["decoder"](z)
+
+
+class StablePaintBackend:
+    """A trained StablePaint for `inkwash.infer.Colorizer`: samples a colouring; a seed gives one variation.
+
+    Called as backend(lines, hints, seed, mask=mask, base=base) with the conventions of StencilTorchBackend
+    (lines (H,W) in [0,1]; hints (H,W,4); mask (H,W,1) or None = everything; base (H,W,3) or None = a first
+    pass), whose resizing and padding it reuses. Options: steps, strength, sampler, guidance (`SamplerConfig`,
+    kept in `self.sampling`, which may be replaced between calls), resolution, lines_over, device.
+    """
+
+    uses_base = True
+    samples = True  # the CLI's --steps/--strength/--variations apply
+
+    def __init__(self, weights: Path | None = None, resolution: int | None = None, lines_over: bool = True,
+                 device: str = "cpu", steps: int = 20, strength: float = 0.5, sampler: str = "ddim",
+                 guidance: float = 2.0, **unknown: Any):
+        from inkwash.infer import shipped_weights
+
+        if unknown:
+            raise InkwashError(f"{NAME}: unknown option(s) {', '.join(sorted(unknown))}; known: steps, strength, "
+                               "sampler, guidance, resolution, lines_over, device")
+        folder = shipped_weights(NAME) if weights is None else Path(weights)
+        nets, mcfg, self.config = load_stablepaint(folder, device)
+        self.pipeline = StablePaint(nets, mcfg)
+        self.sampling = SamplerConfig(int(steps), float(strength), str(sampler), float(guidance)).check()
+        self.device = torch.device(device)
+        self.resolution = int(resolution or self.config.get("data", {}).get("size", 512))
+        if self.resolution < 16:
+            raise InkwashError(f"resolution {self.resolution}: must be at least 16 px")
+        self.flat = bool(lines_over)
+        self._local = threading.local()  # the seed of the call in progress, per thread (the app runs a pool)
+
+    def run(self, lines: np.ndarray, hints: np.ndarray, mask: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """The pipeline on a canvas whose sides are multiples of 16: lines (h,w), hints (h/4,w/4,4), mask (h,w),
+        base (h,w,3), all in [0,1] -> (h,w,3) in [0,1]. Pads to the U-Net's multiple with paper, no hints,
+        nothing selected and a white base, and crops back."""
+        from inkwash.data.masks import composite
+
+        h, w = lines.shape
+        m = self.pipeline.cfg.multiple
+        ph, pw = -h % m, -w % m
+
+        def tensor(a: np.ndarray, fill: float, q: int = 1) -> torch.Tensor:  # (h,w[,C]) -> (1,C,h+ph,w+pw)
+            a = a[..., None] if a.ndim == 2 else a
+            a = np.pad(a, ((0, ph // q), (0, pw // q), (0, 0)), constant_values=fill)
+            return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].float().to(self.device)
+
+        c = tensor(composite(base, lines, mask) * 2.0 - 1.0, 1.0)  # lineart inside the mask, base outside
+        hint = tensor(np.concatenate([(hints[..., :3] * 2.0 - 1.0) * hints[..., 3:], hints[..., 3:]], 2), 0.0, 4)
+        partial = bool((mask == 0).any())  # something to keep
+        y = self.pipeline(c, tensor(mask, 0.0), hint, self.sampling, seed=getattr(self._local, "seed", None),
+                          base=tensor(base * 2.0 - 1.0, 1.0) if partial else None)
+        return np.clip((y[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy() + 1.0) / 2.0, 0.0, 1.0)
+
+    def __call__(self, lines: np.ndarray, hints: np.ndarray, seed: int | None, mask: np.ndarray | None = None,
+                 base: np.ndarray | None = None) -> np.ndarray:
+        from inkwash.models.stenciltorch import StencilTorchBackend
+
+        self._local.seed = seed
+        try:  # StencilTorch's resize/pad/crop around our `run`
+            return StencilTorchBackend.__call__(self, lines, hints, seed,  # type: ignore[arg-type]
+                                                mask=mask, base=base)
+        finally:
+            self._local.seed = None
+
+    def with_sampling(self, **changes: Any) -> "StablePaintBackend":
+        """Change sampling options in place (steps, strength, sampler, guidance); returns self."""
+        try:
+            self.sampling = replace(self.sampling, **changes).check()
+        except TypeError as exc:
+            raise InkwashError(f"{NAME}: {exc}") from None
+        return self
+
+
+__all__ = ["StablePaintConfig", "SamplerConfig", "Encoder", "Decoder", "NoiseUNet", "build_networks",
+           "CosineSchedule", "timesteps_for", "sample", "context_input", "drop_hints", "load_stablepaint",
+           "StablePaint", "StablePaintBackend", "NAME", "NETWORKS"]
