@@ -111,6 +111,17 @@ def test_non_square_sources_are_resized_on_the_short_side_then_cropped():
     assert torch.equal(ds[0]["illustration"], to_tensor(full.crop((16, 0, 64, 48))))
 
 
+def test_smaller_crops_keep_the_scale_of_the_resized_image():
+    src = SyntheticIllustrations(2, 100)
+    ds = ColorizationDataset(src, size=64, crop=32, train=False)
+    item = ds[1]
+    assert item["illustration"].shape == (3, 32, 32) and item["hints"].shape == (4, 8, 8)
+    full = resize_short_side(src[1], 64)  # resized to the size, then a crop of it: not a downscale
+    assert torch.equal(item["illustration"], to_tensor(full.crop((16, 16, 48, 48))))
+    with pytest.raises(InkwashError, match="crop"):
+        ColorizationDataset(src, size=64, crop=80)
+
+
 def test_tensor_round_trip_is_exact():
     img = make_illustration(32, seed=2)
     t = to_tensor(img)

@@ -52,6 +52,22 @@ def test_shaded_region_bounded_by_lines_becomes_one_flat_colour():
     assert (out[outside] >= 240).all()  # the page stays (quantized) white
 
 
+def test_flat_colours_that_meet_without_an_outline_stay_apart():
+    # clip art often has no line between two colours, and xDoG lines have gaps: colour edges still split regions
+    arr = np.full((96, 96, 3), 255, np.uint8)
+    arr[20:76, 20:48] = (200, 40, 40)
+    arr[20:76, 48:76] = (40, 60, 200)
+    img = Image.fromarray(arr)
+    ImageDraw.Draw(img).rectangle((18, 18, 77, 77), outline=(0, 0, 0), width=2)  # one outline around both
+    out = np.asarray(simplify(img, xdog(img, sigma=0.5)))
+    left, right = out[30:66, 25:43].reshape(-1, 3), out[30:66, 53:71].reshape(-1, 3)
+    assert len(np.unique(left, axis=0)) == 1 and len(np.unique(right, axis=0)) == 1
+    assert np.abs(left[0].astype(int) - (200, 40, 40)).max() <= 16
+    assert np.abs(right[0].astype(int) - (40, 60, 200)).max() <= 16
+    lines_only = np.asarray(simplify(img, xdog(img, sigma=0.5), SimplifyConfig(colour_scale=0)))
+    assert np.array_equal(lines_only[40, 30], lines_only[40, 60])  # the old, lines-only regions merged them
+
+
 def test_simplify_is_deterministic_and_checks_sizes():
     img = make_illustration(64, seed=5)
     a, b = np.asarray(simplify(img)), np.asarray(simplify(img))

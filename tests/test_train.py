@@ -117,6 +117,19 @@ def test_config_file_and_overrides_in_one_place(tmp_path):
         parse_set(["ngf"])
 
 
+def test_crop_and_stroke_settings_reach_the_dataset(tmp_path):
+    cfg = pt.make_config("paintstorch", "tiny", overrides=parse_set(
+        ["data.size=64", "data.crop=32", "data.n_strokes=[3, 3]", "data.stroke_box=[4, 4]"]))
+    ds = pt.open_dataset("synthetic", cfg)
+    item = ds[0]
+    assert item["illustration"].shape == (3, 32, 32) and item["hints"].shape == (4, 8, 8)
+    assert ds.stroke_cfg.n_strokes == (3, 3) and ds.stroke_cfg.w_range == (4, 4)
+    assert item["hints"][3].sum() > 0  # three strokes, always
+    cfg.data.crop = 40
+    with pytest.raises(InkwashError, match="multiple of 16"):
+        pt.train(cfg, "synthetic", tmp_path / "run", progress=False)
+
+
 def test_cli_trains_on_synthetic_data_and_refuses_to_overwrite(tmp_path, capsys):
     from inkwash.cli import main
 

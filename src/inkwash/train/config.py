@@ -28,9 +28,12 @@ class OptimConfig:
 class DataConfig:
     """What a batch looks like; thesis IV.2.2.1: 512 px crops, hints at a quarter of that."""
 
-    size: int = 512
+    size: int = 512  # short side the illustration is resized to; also the model's working size at inference
+    crop: int = 0  # side of the training crops (0 = size): smaller crops at the same scale cost less per step
     batch_size: int = 4  # AlacGAN's config (the thesis does not state one)
     hints: str = "strokes"  # "strokes" (PaintsTorch), "pixels" (AlacGAN) or "none"
+    n_strokes: tuple[int, int] = (0, 10)  # thesis IV.2.2.1: strokes per sample, inclusive
+    stroke_box: tuple[int, int] = (0, 10)  # thesis IV.2.2.1: w_range, side of each stroke's box at S/4 px
     workers: int = 2
 
 

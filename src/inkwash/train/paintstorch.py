@@ -181,6 +181,7 @@ def open_dataset(data: Any, cfg: TrainConfig):
         if len(data) and isinstance(data[0], dict):
             return data
     from inkwash.data.dataset import ColorizationDataset
+    from inkwash.data.strokes import StrokeConfig
 
     source = data
     if isinstance(data, str) and data == "synthetic":
@@ -191,7 +192,9 @@ def open_dataset(data: Any, cfg: TrainConfig):
         raise InkwashError(f"--data {data}: not a folder; give a folder of illustrations, a prepared dataset, "
                            "or 'synthetic'")
     return ColorizationDataset(source, size=cfg.data.size, train=True, hints=cfg.data.hints, seed=cfg.loop.seed,
-                               with_stencil=trainer(cfg.name).TASK.stencil)
+                               with_stencil=trainer(cfg.name).TASK.stencil, crop=cfg.data.crop,
+                               stroke_cfg=StrokeConfig(n_strokes=tuple(cfg.data.n_strokes),
+                                                       w_range=tuple(cfg.data.stroke_box)))
 
 
 def prepare_run(out: str | Path, cfg: TrainConfig, resume: bool) -> TrainConfig:
@@ -224,8 +227,11 @@ def prepare_run(out: str | Path, cfg: TrainConfig, resume: bool) -> TrainConfig:
 def train(cfg: TrainConfig, data: Any, out: str | Path, resume: bool = False, progress: bool = True,
           log=print) -> dict[str, Any]:
     """Train the model `cfg.name` names (its trainer's TASK) as `cfg` says on `data` into `out`; returns a summary."""
-    if cfg.data.size % 16:
-        raise InkwashError(f"--size {cfg.data.size}: must be a multiple of 16 (the U-Net halves it 4 times)")
+    for key, value in (("--size", cfg.data.size), ("data.crop", cfg.data.crop)):
+        if value % 16:
+            raise InkwashError(f"{key} {value}: must be a multiple of 16 (the U-Net halves it 4 times)")
+    if cfg.data.crop > cfg.data.size:
+        raise InkwashError(f"data.crop {cfg.data.crop}: larger than --size {cfg.data.size}; give at most the size")
     cfg = prepare_run(out, cfg, resume)
     dataset = open_dataset(data, cfg)
     task = trainer(cfg.name).TASK
