@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from inkwash.errors import InkwashError
+from inkwash.models.stenciltorch import InpaintingBackend
 
 NAME = "stablepaint"
 NETWORKS = ("encoder", "decoder", "context", "unet")  # in the order the stages train them
@@ -436,16 +436,14 @@ class StablePaint:
         return self.nets["decoder"](z)
 
 
-class StablePaintBackend:
+class StablePaintBackend(InpaintingBackend):
     """A trained StablePaint for `inkwash.infer.Colorizer`: samples a colouring; a seed gives one variation.
 
-    Called as backend(lines, hints, seed, mask=mask, base=base) with the conventions of StencilTorchBackend
-    (lines (H,W) in [0,1]; hints (H,W,4); mask (H,W,1) or None = everything; base (H,W,3) or None = a first
-    pass), whose resizing and padding it reuses. Options: steps, strength, sampler, guidance (`SamplerConfig`,
-    kept in `self.sampling`, which may be replaced between calls), resolution, lines_over, device.
+    Called like StencilTorch's backend (`InpaintingBackend`: resizing, padding, hints, mask and base).
+    Options: steps, strength, sampler, guidance (`SamplerConfig`, kept in `self.sampling`, which may be replaced
+    between calls), resolution, lines_over, device.
     """
 
-    uses_base = True
     samples = True  # the CLI's --steps/--strength/--variations apply
 
     def __init__(self, weights: Path | None = None, resolution: int | None = None, lines_over: bool = True,
@@ -465,12 +463,11 @@ class StablePaintBackend:
         if self.resolution < 16:
             raise InkwashError(f"resolution {self.resolution}: must be at least 16 px")
         self.flat = bool(lines_over)
-        self._local = threading.local()  # the seed of the call in progress, per thread (the app runs a pool)
 
-    def run(self, lines: np.ndarray, hints: np.ndarray, mask: np.ndarray, base: np.ndarray) -> np.ndarray:
-        """The pipeline on a canvas whose sides are multiples of 16: lines (h,w), hints (h/4,w/4,4), mask (h,w),
-        base (h,w,3), all in [0,1] -> (h,w,3) in [0,1]. Pads to the U-Net's multiple with paper, no hints,
-        nothing selected and a white base, and crops back."""
+    def run(self, lines: np.ndarray, hints: np.ndarray, mask: np.ndarray, base: np.ndarray,
+            seed: int | None) -> np.ndarray:
+        """The pipeline on a canvas whose sides are multiples of 16 (see `InpaintingBackend.run`). Pads to the
+        U-Net's multiple with paper, no hints, nothing selected and a white base, and crops back."""
         from inkwash.data.masks import composite
 
         h, w = lines.shape
@@ -485,20 +482,9 @@ class StablePaintBackend:
         c = tensor(composite(base, lines, mask) * 2.0 - 1.0, 1.0)  # lineart inside the mask, base outside
         hint = tensor(np.concatenate([(hints[..., :3] * 2.0 - 1.0) * hints[..., 3:], hints[..., 3:]], 2), 0.0, 4)
         partial = bool((mask == 0).any())  # something to keep
-        y = self.pipeline(c, tensor(mask, 0.0), hint, self.sampling, seed=getattr(self._local, "seed", None),
+        y = self.pipeline(c, tensor(mask, 0.0), hint, self.sampling, seed=seed,
                           base=tensor(base * 2.0 - 1.0, 1.0) if partial else None)
         return np.clip((y[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy() + 1.0) / 2.0, 0.0, 1.0)
-
-    def __call__(self, lines: np.ndarray, hints: np.ndarray, seed: int | None, mask: np.ndarray | None = None,
-                 base: np.ndarray | None = None) -> np.ndarray:
-        from inkwash.models.stenciltorch import StencilTorchBackend
-
-        self._local.seed = seed
-        try:  # StencilTorch's resize/pad/crop around our `run`
-            return StencilTorchBackend.__call__(self, lines, hints, seed,  # type: ignore[arg-type]
-                                                mask=mask, base=base)
-        finally:
-            self._local.seed = None
 
     def with_sampling(self, **changes: Any) -> "StablePaintBackend":
         """Change sampling options in place (steps, strength, sampler, guidance); returns self."""

@@ -147,8 +147,9 @@ def _canvas(a: np.ndarray, content: tuple[int, int], size: tuple[int, int], fill
     return out
 
 
-class StencilTorchBackend:
-    """A trained StencilTorch for `inkwash.infer.Colorizer`: re-colours inside a mask, keeps `base` outside.
+class InpaintingBackend:
+    """What in-painting models (StencilTorch, StablePaint) share for `inkwash.infer.Colorizer`: resizing, padding
+    and hints around a subclass's `run`, which colours one canvas.
 
     Called as backend(lines, hints, seed, mask=mask, base=base): lines (H,W) in [0,1] (1 = paper); hints (H,W,4)
     in [0,1]; mask (H,W,1) in [0,1] or None (the whole image); base (H,W,3) in [0,1] or None (no colour yet: the
@@ -157,41 +158,18 @@ class StencilTorchBackend:
     `resolution` px (default: the training size; never enlarged), padded to a multiple of 16 (paper lines, no
     hints, no mask, white base), coloured, cropped and resized back; with `lines_over` the colour comes back
     without lines and the Colorizer multiplies the original crisp lines over it (as for PaintsTorch).
-    The model is a deterministic GAN generator: `seed` changes nothing.
+    Subclasses set `resolution` and `flat` (= lines_over) and implement `run`.
     """
 
     uses_base = True
+    resolution: int
+    flat: bool
 
-    def __init__(self, weights: Path | None = None, resolution: int | None = None, lines_over: bool = True,
-                 device: str = "cpu", **unknown: Any):
-        from inkwash.infer import shipped_weights
-
-        if unknown:
-            raise InkwashError(f"{NAME}: unknown option(s) {', '.join(sorted(unknown))}; "
-                               "known: resolution, lines_over, device")
-        folder = shipped_weights(NAME) if weights is None else Path(weights)
-        self.g, self.f1, self.config = load_stenciltorch(folder, device)
-        self.device = torch.device(device)
-        self.resolution = int(resolution or self.config.get("data", {}).get("size", 512))
-        if self.resolution < 16:
-            raise InkwashError(f"resolution {self.resolution}: must be at least 16 px")
-        self.flat = bool(lines_over)
-
-    @torch.inference_mode()
-    def run(self, lines: np.ndarray, hints: np.ndarray, mask: np.ndarray, base: np.ndarray) -> np.ndarray:
-        """The network on a padded canvas: lines (h,w), hints (h/4,w/4,4), mask (h,w) in {0,1}, base (h,w,3),
-        all in [0,1] with h, w multiples of 16 -> (h,w,3) in [0,1]."""
-        from inkwash.data.masks import composite
-
-        def tensor(a: np.ndarray) -> torch.Tensor:  # (h,w[,C]) -> (1,C,h,w)
-            a = a[..., None] if a.ndim == 2 else a
-            return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(self.device)
-
-        x = tensor(lines * 2.0 - 1.0)
-        c = tensor(composite(base, lines, mask) * 2.0 - 1.0)  # lineart inside the mask, base outside
-        h = tensor(np.concatenate([(hints[..., :3] * 2.0 - 1.0) * hints[..., 3:], hints[..., 3:]], 2))
-        y = self.g(c, tensor(mask), h, self.f1(x))
-        return np.clip((y[0].permute(1, 2, 0).float().cpu().numpy() + 1.0) / 2.0, 0.0, 1.0)
+    def run(self, lines: np.ndarray, hints: np.ndarray, mask: np.ndarray, base: np.ndarray,
+            seed: int | None) -> np.ndarray:
+        """The model on a canvas: lines (h,w), hints (h/4,w/4,4), mask (h,w) in {0,1}, base (h,w,3), all in [0,1]
+        with h, w multiples of 16 -> (h,w,3) in [0,1]."""
+        raise NotImplementedError
 
     def __call__(self, lines: np.ndarray, hints: np.ndarray, seed: int | None, mask: np.ndarray | None = None,
                  base: np.ndarray | None = None) -> np.ndarray:
@@ -211,7 +189,7 @@ class StencilTorchBackend:
         hint_canvas[: quarter[0], : quarter[1]] = downsample_hints(np.asarray(hints, np.float32), quarter)
         inside = (_canvas(np.asarray(mask, np.float32)[..., 0], content, (h, w), 0.0) > 0).astype(np.float32)
         colour = self.run(_canvas(np.asarray(lines, np.float32), content, (h, w), 1.0), hint_canvas, inside,
-                          _canvas(np.asarray(base, np.float32), content, (h, w), 1.0))
+                          _canvas(np.asarray(base, np.float32), content, (h, w), 1.0), seed)
         colour = colour[: content[0], : content[1]]
         if colour.shape[:2] != (H, W):
             colour = cv2.resize(colour, (W, H), interpolation=cv2.INTER_CUBIC).reshape(H, W, 3)
@@ -219,5 +197,42 @@ class StencilTorchBackend:
         return fill_line_pixels(colour, lines) if self.flat else colour
 
 
+class StencilTorchBackend(InpaintingBackend):
+    """A trained StencilTorch: re-colours inside a mask, keeps `base` outside (see `InpaintingBackend`).
+
+    The model is a deterministic GAN generator: `seed` changes nothing.
+    """
+
+    def __init__(self, weights: Path | None = None, resolution: int | None = None, lines_over: bool = True,
+                 device: str = "cpu", **unknown: Any):
+        from inkwash.infer import shipped_weights
+
+        if unknown:
+            raise InkwashError(f"{NAME}: unknown option(s) {', '.join(sorted(unknown))}; "
+                               "known: resolution, lines_over, device")
+        folder = shipped_weights(NAME) if weights is None else Path(weights)
+        self.g, self.f1, self.config = load_stenciltorch(folder, device)
+        self.device = torch.device(device)
+        self.resolution = int(resolution or self.config.get("data", {}).get("size", 512))
+        if self.resolution < 16:
+            raise InkwashError(f"resolution {self.resolution}: must be at least 16 px")
+        self.flat = bool(lines_over)
+
+    @torch.inference_mode()
+    def run(self, lines: np.ndarray, hints: np.ndarray, mask: np.ndarray, base: np.ndarray,
+            seed: int | None = None) -> np.ndarray:
+        from inkwash.data.masks import composite
+
+        def tensor(a: np.ndarray) -> torch.Tensor:  # (h,w[,C]) -> (1,C,h,w)
+            a = a[..., None] if a.ndim == 2 else a
+            return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(self.device)
+
+        x = tensor(lines * 2.0 - 1.0)
+        c = tensor(composite(base, lines, mask) * 2.0 - 1.0)  # lineart inside the mask, base outside
+        h = tensor(np.concatenate([(hints[..., :3] * 2.0 - 1.0) * hints[..., 3:], hints[..., 3:]], 2))
+        y = self.g(c, tensor(mask), h, self.f1(x))
+        return np.clip((y[0].permute(1, 2, 0).float().cpu().numpy() + 1.0) / 2.0, 0.0, 1.0)
+
+
 __all__ = ["StencilTorchConfig", "StencilGenerator", "GuideDecoder", "build_networks", "paste", "load_stenciltorch",
-           "StencilTorchBackend", "NAME"]
+           "InpaintingBackend", "StencilTorchBackend", "NAME"]
