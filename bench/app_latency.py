@@ -34,11 +34,11 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _report import report  # noqa: E402
 from lazybrush import synthetic_case  # noqa: E402  (the same lineart and strokes as the other benches)
 
 from inkwash.app.server import ServerConfig, create_app  # noqa: E402
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def png(arr: np.ndarray, mode: str) -> bytes:
@@ -119,11 +119,7 @@ def main() -> None:
               "(lineart + hint PNGs in, coloured + flat PNGs out, as the page sends after each stroke) to `inkwash "
               f"serve` on 127.0.0.1; median of {args.repeats} after one warm-up. 10 strokes; paintstorch works at "
               "its training size (256 px short side) and returns 512x512. The page adds its 300 ms debounce.\n")
-    text = header + "\n" + "\n".join(table) + "\n"
-    print(text)
-    if not args.no_append:
-        with RESULTS.open("a", encoding="utf-8") as f:
-            f.write("\n" + text)
+    report(header + "\n" + "\n".join(table) + "\n", append=not args.no_append)
 
 
 if __name__ == "__main__":

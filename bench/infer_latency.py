@@ -23,11 +23,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _report import report  # noqa: E402
 from lazybrush import synthetic_case  # noqa: E402  (the same lineart and strokes as the LazyBrush bench)
 
 from inkwash.infer import Colorizer, PaintsTorchBackend  # noqa: E402
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def timed(fn, repeats: int, sync=lambda: None) -> float:
@@ -84,11 +84,7 @@ def main() -> None:
               f"Machine: {platform.machine()}, {args.threads} CPU threads; GPU: {gpu}; torch {torch.__version__}; "
               f"command: `python bench/infer_latency.py --repeats {args.repeats}`; median of {args.repeats} runs "
               "after one warm-up, batch 1.\n")
-    text = header + "\n" + "\n".join(table) + "\n"
-    print(text)
-    if not args.no_append:
-        with RESULTS.open("a", encoding="utf-8") as f:
-            f.write("\n" + text)
+    report(header + "\n" + "\n".join(table) + "\n", append=not args.no_append)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from _report import report  # noqa: E402  (bench/ is on sys.path when run as a script)
 from inkwash.classical.lazybrush import LazyBrushConfig, lazybrush_labels  # noqa: E402
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def synthetic_case(size: int, n_strokes: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -93,21 +93,14 @@ def main() -> None:
     rows = [(s, args.strokes, time_case(s, args.strokes, args.repeats)) for s in args.sizes]
     table = ["| size | strokes | seconds (median of %d, 1 core) |" % args.repeats, "|---|---|---|"]
     table += [f"| {s}x{s} | {n} | {t:.3f} |" for s, n, t in rows]
-    print("\n".join(table))
-    if not args.no_append:
-        cmd = " ".join([".venv/bin/python", "bench/lazybrush.py", *sys.argv[1:]])
-        section = [
-            f"\n## LazyBrush, {datetime.date.today().isoformat()}",
-            f"Machine: {cpu_name()}, {os.cpu_count()} cores (pinned to 1), Python {platform.python_version()}, "
-            f"OpenCV {cv2.__version__}, numpy {np.__version__}.",
-            f"Command: `{cmd}`. Target: 1024x1024 with 10 strokes under 2 s.", "", *table, "",
-        ]
-        new_file = not RESULTS.exists() or RESULTS.stat().st_size == 0
-        with RESULTS.open("a", encoding="utf-8") as f:
-            if new_file:
-                f.write("# Benchmarks\n")
-            f.write("\n".join(section))
-        print(f"appended to {RESULTS}")
+    cmd = " ".join([".venv/bin/python", "bench/lazybrush.py", *sys.argv[1:]])
+    section = [
+        f"## LazyBrush, {datetime.date.today().isoformat()}",
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores (pinned to 1), Python {platform.python_version()}, "
+        f"OpenCV {cv2.__version__}, numpy {np.__version__}.",
+        f"Command: `{cmd}`. Target: 1024x1024 with 10 strokes under 2 s.", "", *table,
+    ]
+    report("\n".join(section), append=not args.no_append)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 here = Path(__file__).parent
-scripts = sorted(p for p in here.glob("*.py") if p.name != "run_all.py")
+scripts = sorted(p for p in here.glob("*.py") if p.name != "run_all.py" and not p.name.startswith("_"))
 wanted = sys.argv[1:]
 failed = []
 for script in scripts:

@@ -16,14 +16,13 @@ import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
+from _report import report  # noqa: E402  (bench/ is on sys.path when run as a script)
 from inkwash.models.stablepaint import SamplerConfig, StablePaint, build_networks
 from inkwash.train import paintstorch as pt
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def seconds(fn, repeats: int, sync) -> float:
@@ -84,11 +83,7 @@ def main() -> None:
               f"DDIM at strength 1, guidance {args.guidance} (two U-Net passes per step, batched), batch 1; "
               f"median of {args.repeats} after one warm-up. Includes the context encoder and the decoder at "
               f"full size.\n")
-    text = header + "\n" + "\n".join(table) + "\n"
-    print(text)
-    if not args.no_append:
-        with RESULTS.open("a", encoding="utf-8") as f:
-            f.write("\n" + text)
+    report(header + "\n" + "\n".join(table) + "\n", append=not args.no_append)
 
 
 if __name__ == "__main__":

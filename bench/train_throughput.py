@@ -17,7 +17,7 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
+from _report import report  # bench/ is on sys.path when run as a script
 
 
 def measure(preset: str, size: int, batch: int, iters: int, device: str) -> dict:
@@ -109,24 +109,17 @@ def main() -> None:
         f"{r['params_m']['g1']:.2f}/{r['params_m'].get('g2', 0):.2f}/{r['params_m']['critic']:.2f} | "
         f"{r['g1_gflops']:.1f} | {r['train_gflops']:.1f} |" for r in rows]
     table = "\n".join(lines)
-    print(table)
-    if a.no_write:
-        return
     import torch
 
     machine = (torch.cuda.get_device_name() if a.device == "cuda" else
                f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} CPU cores")
     cmd = "python bench/train_throughput.py " + " ".join(sys.argv[1:])
-    section = (f"\n## PaintsTorch training throughput ({datetime.date.today()})\n\n"
+    section = (f"## PaintsTorch training throughput ({datetime.date.today()})\n\n"
                f"Machine: {machine}; torch {torch.__version__}; command: `{cmd.strip()}`. Default (offline) F1/F2; "
                f"FLOPs from torch.utils.flop_counter (multiply-add = 2 FLOPs); {a.iters} timed iterations after "
                "one warm-up; one iteration = critic, G1 and G2 steps; images/s counts iterations x batch.\n\n"
                + table + "\n")
-    results = Path(__file__).with_name("RESULTS.md")
-    with results.open("a") as f:
-        if results.stat().st_size == 0:
-            f.write("# Benchmark results\n")
-        f.write(section)
+    report(section, append=not a.no_write)
 
 
 if __name__ == "__main__":

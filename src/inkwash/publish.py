@@ -44,10 +44,12 @@ def model_card(config: dict, step: int, data: dict | None, metrics: str, size_mb
     lines = [f"# Model card: inkwash `{name}` default weights", ""]
     lines += ["- **Model**: " + {"paintstorch": "PaintsTorch G1 colorizer (thesis IV.2), with its F1 feature network",
                                  "alacgan": "AlacGAN G1 colorizer (Ci et al. 2018)",
-                                 "stenciltorch": "StencilTorch in-painting colorizer (thesis IV.3)"}.get(name, name),
+                                 "stenciltorch": "StencilTorch in-painting colorizer (thesis IV.3)",
+                                 "stablepaint": "StablePaint latent diffusion colorizer (thesis IV.4)"}.get(name, name),
               f"- **Size preset**: {config.get('preset', '?')}; file {size_mb:.1f} MB (float16 safetensors)",
               f"- **Training**: {step} steps x batch {d.get('batch_size')} = {step * int(d.get('batch_size', 1))} "
-              f"samples at {d.get('size')} px, hints: {d.get('hints')}; Adam lr {optim.get('lr')}, "
+              f"samples at {d.get('size')} px" + (f" ({d['crop']}x{d['crop']} crops)" if d.get("crop") else "")
+              + f", hints: {d.get('hints')}; Adam lr {optim.get('lr')}, "
               f"betas ({optim.get('beta1')}, {optim.get('beta2')}); seed {loop.get('seed')}",
               "- **Losses**: " + ", ".join(f"{k} = {v}" for k, v in loss.items()),
               f"- **Recipe**: `{recipe}`" if recipe else "- **Recipe**: see config.json"]

@@ -1,0 +1,82 @@
+"""Draw the README's result figures from the shipped weights and examples (run after retraining them).
+
+    .venv/bin/python docs/figures.py            # writes docs/paintstorch_examples.png, docs/stenciltorch_passes.png
+
+paintstorch_examples.png: per example, lineart + hand-drawn hints, the shipped PaintsTorch, LazyBrush, original.
+stenciltorch_passes.png: the README's three-pass workflow on the girl example (the same masks and strokes as the
+README's commands): a full pass from a few strokes, the hair re-coloured blue under a mask, then the dress under
+a second mask with no hints; outside each mask the previous pass is kept pixel for pixel.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from inkwash.cli.demo import _contact_sheet, _hints_over  # noqa: E402
+from inkwash.hints import hints_from_json, load_hints  # noqa: E402
+from inkwash.infer import Colorizer  # noqa: E402
+
+EXAMPLES = ROOT / "examples"
+# the README's pass 2 and pass 3 (section "Colour in passes")
+MASKS = {"hair": (100, 0, 420, 200), "dress": (80, 300, 440, 512)}
+HAIR_HINTS = {"width": 512, "height": 512,
+              "strokes": [{"color": "#3b5bd9", "width": 12, "points": [[200, 80], [300, 90]]}]}
+
+
+def box_mask(box: tuple[int, int, int, int], size=(512, 512)) -> Image.Image:
+    m = Image.new("L", size, 0)
+    ImageDraw.Draw(m).rectangle(box, fill=255)
+    return m
+
+
+def mask_over(image: Image.Image, mask: Image.Image) -> Image.Image:
+    """The image with the unselected part dimmed, to show where a pass may paint."""
+    a = np.asarray(image.convert("RGB"), np.float32)
+    m = np.asarray(mask, np.float32)[..., None] / 255.0
+    return Image.fromarray((a * (0.45 + 0.55 * m)).astype(np.uint8))
+
+
+def paintstorch_examples() -> Path:
+    pt, lb = Colorizer.from_pretrained("paintstorch"), Colorizer.from_pretrained("lazybrush")
+    rows = []
+    for folder in sorted(p for p in EXAMPLES.iterdir() if (p / "hints.json").is_file()):
+        lines = Image.open(folder / "lineart.png")
+        hints = folder / "hints.json"
+        rows.append([_hints_over(lines, load_hints(hints, lines.size)), pt.colorize(lines, hints),
+                     lb.colorize(lines, hints), Image.open(folder / "illustration.png").convert("RGB")])
+    out = ROOT / "docs" / "paintstorch_examples.png"
+    _contact_sheet(rows, ["lineart + hints", "PaintsTorch (shipped)", "LazyBrush", "original"], 200).save(out)
+    return out
+
+
+def stenciltorch_passes() -> Path:
+    st = Colorizer.from_pretrained("stenciltorch")
+    folder = EXAMPLES / "girl"
+    lines = Image.open(folder / "lineart.png")
+    hints = folder / "hints.json"
+    pass1 = st.colorize(lines, hints)
+    hair, dress = box_mask(MASKS["hair"], lines.size), box_mask(MASKS["dress"], lines.size)
+    hair_hints = hints_from_json(HAIR_HINTS, lines.size)
+    pass2 = st.colorize(lines, hair_hints, mask=hair, base=pass1)
+    pass3 = st.colorize(lines, None, mask=dress, base=pass2)
+    for before, after, m in ((pass1, pass2, hair), (pass2, pass3, dress)):  # what the workflow promises
+        keep = np.asarray(m) == 0
+        assert np.array_equal(np.asarray(before)[keep], np.asarray(after)[keep])
+    rows = [[_hints_over(lines, load_hints(hints, lines.size)), pass1,
+             mask_over(_hints_over(pass1, hair_hints), hair), pass2, mask_over(pass2, dress), pass3]]
+    out = ROOT / "docs" / "stenciltorch_passes.png"
+    _contact_sheet(rows, ["pass 1: strokes", "pass 1", "pass 2: hair mask + stroke", "pass 2",
+                          "pass 3: dress mask", "pass 3"], 220).save(out)
+    return out
+
+
+if __name__ == "__main__":
+    for make in (paintstorch_examples, stenciltorch_passes):
+        print("wrote", make())
