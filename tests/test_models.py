@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from inkwash.errors import InkwashError
-from inkwash.losses import LossConfig, critic_loss, drift, gradient_penalty, reconstruction, wasserstein
+from inkwash.losses import (LossConfig, critic_loss, drift, generator_loss, gradient_penalty, reconstruction,
+                            wasserstein)
 from inkwash.models import registry
 from inkwash.models.features import (VGG16_RELUS, Illustration2Vec, SeededF1, VGG16Features, build_f1, build_f2,
                                      read_state_dict)
@@ -143,6 +144,21 @@ def test_critic_loss_combines_wasserstein_penalty_and_drift():
     out = critic_loss(real, fake, torch.tensor(0.25), LossConfig())
     assert out["loss"].item() == pytest.approx(-2.5 + 10 * 0.25 + 1e-3 * 5.0)
     assert reconstruction(torch.ones(1, 1, 2, 2), -torch.ones(1, 1, 2, 2)).item() == pytest.approx(4.0)
+
+
+def test_generator_loss_weights_its_terms_and_skips_those_weighted_zero():
+    fake, real, scores = torch.zeros(1, 3, 4, 4), torch.full((1, 3, 4, 4), 0.5), torch.tensor([[2.0]])
+    calls = []
+
+    def f2(img):  # a "feature network" that records its calls: features = the image doubled
+        calls.append(1)
+        return img * 2
+
+    total, out = generator_loss(LossConfig(lambda_adv=0.1, lambda_cont=1.0, lambda_l1=3.0), scores, f2, fake, real)
+    assert out["adv"].item() == -2.0 and out["content"].item() == pytest.approx(1.0) and out["l1"].item() == 0.5
+    assert total.item() == pytest.approx(0.1 * -2.0 + 1.0 + 3.0 * 0.5) and len(calls) == 2
+    total, out = generator_loss(LossConfig(lambda_adv=0.1, lambda_cont=0.0, lambda_l1=0.0), scores, f2, fake, real)
+    assert "content" not in out and len(calls) == 2 and total.item() == pytest.approx(-0.2)
 
 
 def test_i2v_f1_requires_its_file_and_width(tiny):

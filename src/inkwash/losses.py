@@ -78,3 +78,22 @@ def content(f2: Callable[[torch.Tensor], torch.Tensor], fake: torch.Tensor, real
 def reconstruction(redrawn: torch.Tensor, lineart: torch.Tensor) -> torch.Tensor:
     """L_recon = 1/(hw) ||G2(G1(...)) - x||^2. (B,1,H,W) in [-1,1]."""
     return F.mse_loss(redrawn, lineart)
+
+
+def generator_loss(cfg: LossConfig, fake_scores: torch.Tensor, f2: Callable[[torch.Tensor], torch.Tensor],
+                   fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """lambda_adv * L_adv + lambda_cont * L_cont (+ lambda_l1 * L1): (total, named terms for the logs).
+
+    A term whose weight is 0 is not computed (L_cont runs F2 forward and backward: the costliest part).
+    fake_scores: C(y_hat) (B,1); fake, real: (B,3,H,W) in [-1,1].
+    """
+    out = {"adv": adversarial(fake_scores)}
+    total = cfg.lambda_adv * out["adv"]
+    if cfg.lambda_cont > 0:
+        out["content"] = content(f2, fake, real)
+        total = total + cfg.lambda_cont * out["content"]
+    l1 = (fake.float() - real.float()).abs().mean()
+    if cfg.lambda_l1 > 0:
+        total = total + cfg.lambda_l1 * l1
+    out["l1"] = l1.detach()
+    return total, out

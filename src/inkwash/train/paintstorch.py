@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from inkwash.errors import InkwashError
-from inkwash.losses import LossConfig, adversarial, content, critic_loss, gradient_penalty, reconstruction
+from inkwash.losses import LossConfig, critic_loss, generator_loss, gradient_penalty, reconstruction
 from inkwash.models import registry
 from inkwash.models.features import build_f1, build_f2
 from inkwash.models.paintstorch import PaintsTorchConfig
@@ -142,15 +142,12 @@ class PaintsTorchTask(Task):
             return critic_loss(critic(y, f), critic(y_hat, f), gp, w)
         if phase == "g1":
             y_hat = g1(x, h, f)
-            out = {"adv": adversarial(critic(y_hat, f)), "content": content(self.f2, y_hat, y)}
-            total = w.lambda_adv * out["adv"] + w.lambda_cont * out["content"]
-            if w.lambda_l1 > 0:
-                total = total + w.lambda_l1 * (y_hat.float() - y.float()).abs().mean()
+            total, out = generator_loss(w, critic(y_hat, f), self.f2, y_hat, y)
             if "g2" in self.nets:  # the cycle term also trains G1 through the (frozen this phase) G2
                 out["recon"] = reconstruction(self.nets["g2"](y_hat, h, f), x)
                 total = total + w.lambda_recon * out["recon"]
             state["y_hat"] = y_hat.detach()
-            return {"loss": total, **out, "l1": (y_hat.detach().float() - y.float()).abs().mean()}
+            return {"loss": total, **out}
         if phase == "g2":
             recon = reconstruction(self.nets["g2"](state["y_hat"], h, f), x)
             return {"loss": w.lambda_recon * recon, "recon": recon}

@@ -25,7 +25,7 @@ from typing import ClassVar
 import torch
 from torch.nn import functional as F
 
-from inkwash.losses import LossConfig, adversarial, content, critic_loss, gradient_penalty
+from inkwash.losses import LossConfig, critic_loss, generator_loss, gradient_penalty
 from inkwash.models.stenciltorch import StencilTorchConfig, paste
 from inkwash.train.paintstorch import PaintsTorchTask, TrainConfig
 
@@ -86,16 +86,11 @@ class StencilTorchTask(PaintsTorchTask):
         if phase == "g":
             enc = g.encode_stencil(c, m, h)
             y_hat = g.decode(enc, f)  # the whole image
-            out = {"adv": adversarial(critic(paste(y_hat, y, m), f)), "content": content(self.f2, y_hat, y)}
-            total = w.lambda_adv * out["adv"] + w.lambda_cont * out["content"]
+            total, out = generator_loss(w, critic(paste(y_hat, y, m), f), self.f2, y_hat, y)
             if "guide" in self.nets:  # s_hat from the latent alone (enc[-1]), against the simplified illustration
                 out["guided"] = guided(self.nets["guide"](enc[-1], f), batch["simplified"])
                 total = total + w.w_guide * out["guided"]
-            if w.lambda_l1 > 0:
-                total = total + w.lambda_l1 * (y_hat.float() - y.float()).abs().mean()
-            y_hat = y_hat.detach()
-            return {"loss": total, **out, "l1": (y_hat.float() - y.float()).abs().mean(),
-                    "l1_in": _masked_l1(y_hat, y, m)}
+            return {"loss": total, **out, "l1_in": _masked_l1(y_hat.detach(), y, m)}
         raise ValueError(f"unknown phase {phase}")
 
     @torch.no_grad()
