@@ -1,6 +1,7 @@
 """Draw the README's result figures from the shipped weights and examples (run after retraining them).
 
     .venv/bin/python docs/figures.py            # writes docs/paintstorch_examples.png, docs/stenciltorch_passes.png
+    .venv/bin/python docs/figures.py paintstorch                       # only the first
 
 paintstorch_examples.png: per example, lineart + hand-drawn hints, the shipped PaintsTorch, LazyBrush, original.
 stenciltorch_passes.png: the README's three-pass workflow on the girl example (the same masks and strokes as the
@@ -78,5 +79,6 @@ def stenciltorch_passes() -> Path:
 
 
 if __name__ == "__main__":
-    for make in (paintstorch_examples, stenciltorch_passes):
-        print("wrote", make())
+    figures = {"paintstorch": paintstorch_examples, "stenciltorch": stenciltorch_passes}
+    for name in sys.argv[1:] or figures:  # e.g. `docs/figures.py stenciltorch` redraws only that one
+        print("wrote", figures[name]())
