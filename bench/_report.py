@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
+import time
 from pathlib import Path
+from typing import Callable
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -18,3 +21,19 @@ def report(section: str, append: bool = True) -> None:
         f.write("# Benchmarks\n" if new_file else "")
         f.write("\n" + section)
     print(f"appended to {RESULTS}")
+
+
+def median_seconds(fn: Callable[[], object], repeats: int, sync: Callable[[], object] = lambda: None,
+                   warmup: bool = True) -> float:
+    """Median wall seconds of `repeats` calls of fn (after one untimed warm-up call unless warmup=False);
+    `sync` waits for queued GPU work so it is counted."""
+    if warmup:
+        fn()
+        sync()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)

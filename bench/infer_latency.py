@@ -14,33 +14,18 @@ from __future__ import annotations
 import argparse
 import datetime
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import report  # noqa: E402
+from _report import median_seconds as timed, report  # noqa: E402
 from lazybrush import synthetic_case  # noqa: E402  (the same lineart and strokes as the LazyBrush bench)
 
 from inkwash.infer import Colorizer, PaintsTorchBackend  # noqa: E402
 
-
-
-def timed(fn, repeats: int, sync=lambda: None) -> float:
-    """Median seconds of `repeats` calls after one warm-up."""
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def bench_device(model: str, device: str, repeats: int, sizes: list[int]) -> list[tuple[str, str, float]]:

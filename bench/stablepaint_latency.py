@@ -14,26 +14,13 @@ import argparse
 import datetime
 import os
 import platform
-import statistics
-import time
 
 import torch
 
-from _report import report  # noqa: E402  (bench/ is on sys.path when run as a script)
+from _report import median_seconds, report  # noqa: E402  (bench/ is on sys.path when run as a script)
 from inkwash.models.stablepaint import SamplerConfig, StablePaint, build_networks
 from inkwash.train import paintstorch as pt
 
-
-
-def seconds(fn, repeats: int, sync) -> float:
-    """Median seconds of `repeats` calls (the caller warms up once)."""
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def bench_device(preset: str, device: str, steps: list[int], guidance: float, repeats: int, size: int
@@ -52,9 +39,9 @@ def bench_device(preset: str, device: str, steps: list[int], guidance: float, re
 
     run(1)  # warm-up
     sync()
-    rows = [(device, "strength 0 (context encoder + decoder only)", seconds(lambda: run(1, 0.0), repeats, sync))]
+    rows = [(device, "strength 0 (context encoder + decoder only)", median_seconds(lambda: run(1, 0.0), repeats, sync, warmup=False))]
     for n in steps:
-        rows.append((device, f"{n} step(s)", seconds(lambda: run(n), repeats, sync)))
+        rows.append((device, f"{n} step(s)", median_seconds(lambda: run(n), repeats, sync, warmup=False)))
     return rows
 
 
