@@ -39,7 +39,8 @@ def bench_device(preset: str, device: str, steps: list[int], guidance: float, re
 
     run(1)  # warm-up
     sync()
-    rows = [(device, "strength 0 (context encoder + decoder only)", median_seconds(lambda: run(1, 0.0), repeats, sync, warmup=False))]
+    rows = [(device, "strength 0 (context encoder + decoder only)",
+             median_seconds(lambda: run(1, 0.0), repeats, sync, warmup=False))]
     for n in steps:
         rows.append((device, f"{n} step(s)", median_seconds(lambda: run(n), repeats, sync, warmup=False)))
     return rows
