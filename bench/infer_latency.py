@@ -24,14 +24,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _report import median_seconds as timed, report  # noqa: E402
 from lazybrush import synthetic_case  # noqa: E402  (the same lineart and strokes as the LazyBrush bench)
 
-from inkwash.infer import Colorizer, PaintsTorchBackend  # noqa: E402
+from inkwash.infer import Colorizer  # noqa: E402
+from inkwash.models.paintstorch import PaintsTorchModel  # noqa: E402
 
 
 
 def bench_device(model: str, device: str, repeats: int, sizes: list[int]) -> list[tuple[str, str, float]]:
     colorizer = Colorizer.from_pretrained(model, device=device)
-    backend = colorizer.backend
-    assert isinstance(backend, PaintsTorchBackend)
+    backend = colorizer.model
+    assert isinstance(backend, PaintsTorchModel)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     rows = []
     for s in sizes:

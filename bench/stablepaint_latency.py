@@ -18,14 +18,15 @@ import platform
 import torch
 
 from _report import median_seconds, report  # noqa: E402  (bench/ is on sys.path when run as a script)
-from inkwash.models.stablepaint import SamplerConfig, StablePaint, build_networks
-from inkwash.train import paintstorch as pt
+from inkwash.diffusion import SamplerConfig
+from inkwash.models.stablepaint import StablePaint, build_networks
+from inkwash.train import run as tr
 
 
 
 def bench_device(preset: str, device: str, steps: list[int], guidance: float, repeats: int, size: int
                  ) -> list[tuple[str, str, float]]:
-    mcfg = pt.make_config("stablepaint", preset).model
+    mcfg = tr.make_config("stablepaint", preset).model
     torch.manual_seed(0)
     nets = {k: v.to(device).eval().requires_grad_(False) for k, v in build_networks(mcfg).items()}
     pipe = StablePaint(nets, mcfg)

@@ -24,7 +24,8 @@ def measure(preset: str, size: int, batch: int, iters: int, device: str) -> dict
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from inkwash.train.paintstorch import PaintsTorchTask, make_config
+    from inkwash.train.paintstorch import PaintsTorchTask
+    from inkwash.train.run import make_config
 
     cfg = make_config("paintstorch", preset, overrides={"data.size": size})
     dev = torch.device(device)

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save_file
 
 from inkwash.cli import main
 from inkwash.train.config import to_dict
-from inkwash.train.paintstorch import PaintsTorchTask, make_config
+from inkwash.train.loop import export
+from inkwash.train.paintstorch import PaintsTorchTask
+from inkwash.train.run import make_config
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def tiny_run(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("run")
     cfg = make_config("paintstorch", "tiny", overrides={"data.size": 64})
     task = PaintsTorchTask(cfg)
-    save_file({k: v.contiguous() for k, v in task.export().items()}, str(run_dir / "model.safetensors"))
+    export(task, run_dir, 3)  # RUN/model/{config.json, model.safetensors}
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg)))
     (run_dir / "checkpoints").mkdir()
     (run_dir / "checkpoints" / "latest.json").write_text('{"step": 3, "dir": "step-00000003"}')

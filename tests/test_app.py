@@ -15,7 +15,8 @@ from PIL import Image
 
 from inkwash.app.server import ApiError, ModelWorker, ServerConfig, create_app
 from inkwash.errors import InkwashError
-from inkwash.infer import REGISTRY, register_model
+from inkwash.models import registry
+from inkwash.models.spec import Capabilities, ModelSpec
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")  # starlette's TestClient about httpx2
 
@@ -58,7 +59,7 @@ def client():
 class SlowModel:
     """A fake model that records how many calls overlap."""
 
-    flat = True
+    resolution, multiple, hint_scale, lines_over = None, 1, 1, True
     active = 0
     most = 0
     lock = threading.Lock()
@@ -66,7 +67,8 @@ class SlowModel:
     def __init__(self, weights=None, **options):
         pass
 
-    def __call__(self, lines, hints, seed):
+    def run(self, canvas, seed):
+        lines = canvas.lines
         with SlowModel.lock:
             SlowModel.active += 1
             SlowModel.most = max(SlowModel.most, SlowModel.active)
@@ -82,12 +84,13 @@ def broken_model(weights=None, **options):
 
 @pytest.fixture
 def fake_models():
-    register_model("_slow", SlowModel)
-    register_model("_broken", broken_model)
+    fake = Capabilities(trainable=False, weights="none")
+    registry.register(ModelSpec("_slow", "records overlapping calls", opener=SlowModel, capabilities=fake))
+    registry.register(ModelSpec("_broken", "cannot load", opener=broken_model, capabilities=fake))
     SlowModel.active = SlowModel.most = 0
     yield
-    REGISTRY.pop("_slow", None)
-    REGISTRY.pop("_broken", None)
+    registry.unregister("_slow")
+    registry.unregister("_broken")
 
 
 def assert_error(r, status: int, code: str, words: str = "") -> None:

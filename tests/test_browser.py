@@ -218,17 +218,16 @@ def onnx_site(tmp_path_factory):
     """A tiny untrained PaintsTorch exported with --page, served by a plain static file server."""
     pytest.importorskip("onnxruntime")
     import torch
-    from safetensors.torch import save_file
 
     from inkwash.cli import main
-    from inkwash.train.config import to_dict
-    from inkwash.train.paintstorch import PaintsTorchTask, make_config
+    from inkwash.train.loop import export
+    from inkwash.train.paintstorch import PaintsTorchTask
+    from inkwash.train.run import make_config
 
     root = tmp_path_factory.mktemp("onnx-site")
     torch.manual_seed(0)
     cfg = make_config("paintstorch", "tiny", overrides={"data.size": 64})
-    save_file({k: v.contiguous() for k, v in PaintsTorchTask(cfg).export().items()}, str(root / "model.safetensors"))
-    (root / "config.json").write_text(json.dumps(to_dict(cfg)))
+    export(PaintsTorchTask(cfg), root, 0)  # root/model/: the model folder
     try:  # the legacy exporter: seconds faster than the default, which test_export.py covers
         main(["export", "--model", str(root), "-o", str(root / "m.onnx"), "--check", "64x64", "--exporter",
               "legacy", "--page", str(root / "site")])

@@ -11,7 +11,8 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from inkwash.errors import InkwashError
-from inkwash.infer import Colorizer, downsample_hints, fill_line_pixels, working_size
+from inkwash.canvas import downsample_hints, fill_line_pixels, working_size
+from inkwash.infer import Colorizer
 
 W, H = 333, 517
 
@@ -70,7 +71,7 @@ def test_odd_size_grey_and_transparent_paper_with_json_strokes(tiny_run, tmp_pat
 
 def test_resolution_option_and_run_weights_file(tiny_run, tmp_path):
     lineart = Image.fromarray(circle_lineart())
-    via_file = Colorizer.from_pretrained(str(tiny_run / "model.safetensors"), resolution=64)
+    via_file = Colorizer.from_pretrained(str(tiny_run / "model" / "model.safetensors"), resolution=64)
     out = via_file.colorize(lineart)
     assert out.size == (W, H) and via_file.name == "paintstorch"
     raw = np.asarray(Colorizer.from_pretrained(str(tiny_run), lines_over=False).colorize(lineart))

@@ -22,10 +22,11 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     from inkwash.data.dataset import ColorizationDataset
     from inkwash.data.synthetic import SyntheticIllustrations
     from inkwash.train import paintstorch as pt
+    from inkwash.train import run as tr
     from inkwash.train.loop import fit
     from inkwash.train.config import to_dict
 
-    cfg = pt.make_config("paintstorch", "tiny", overrides={
+    cfg = tr.make_config("paintstorch", "tiny", overrides={
         "data.size": 64, "data.batch_size": 2, "data.workers": 0, "loop.steps": 3, "loop.image_every": 0,
         "loop.device": "cpu"})
     made = []
@@ -51,7 +52,8 @@ def test_two_gloo_ranks_end_with_identical_weights(tmp_path):
         assert torch.equal(a[k], b[k]), k
     torch.manual_seed(0)  # the loop's initial weights: training moved them, identically on both ranks
     from inkwash.train import paintstorch as pt
+    from inkwash.train import run as tr
 
-    start = pt.PaintsTorchTask(pt.make_config("paintstorch", "tiny")).networks()["g1"].state_dict()
+    start = pt.PaintsTorchTask(tr.make_config("paintstorch", "tiny")).networks()["g1"].state_dict()
     assert not torch.equal(a["g1.exit.weight"], start["exit.weight"])
-    assert (tmp_path / "run" / "model.safetensors").is_file()  # rank 0 wrote the export
+    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()  # rank 0 wrote the export

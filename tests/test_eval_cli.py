@@ -10,7 +10,9 @@ import torch
 from inkwash.data.dataset import ColorizationDataset
 from inkwash.data.synthetic import SyntheticIllustrations
 from inkwash.evaluate.run import EvalConfig, Evaluation
-from inkwash.infer import REGISTRY, Colorizer, register_model
+from inkwash.infer import Colorizer
+from inkwash.models import registry
+from inkwash.models.spec import Capabilities, ModelSpec
 
 SIZE = "64"
 
@@ -42,13 +44,13 @@ def count_calls(monkeypatch):
 class GreyBackend:
     """A stand-in second model: paints everything mid-grey."""
 
-    flat = False
+    resolution, multiple, hint_scale, lines_over = None, 1, 1, False
 
     def __init__(self, weights=None):
         pass
 
-    def __call__(self, lines, hints, seed):
-        return np.full(lines.shape + (3,), 0.5, np.float32)
+    def run(self, canvas, seed):
+        return np.full(canvas.lines.shape + (3,), 0.5, np.float32)
 
 
 def evaluate_args(data, out, *extra):
@@ -92,8 +94,9 @@ def test_end_to_end_then_resume(data, tmp_path, cli, count_calls):
     assert list(csv.DictReader((out / "metrics.csv").open())) == rows
 
     # adding a model colours only that model's images
-    if "grey" not in REGISTRY:
-        register_model("grey", GreyBackend)
+    if not registry.known("grey"):
+        registry.register(ModelSpec("grey", "mid-grey everywhere", opener=GreyBackend,
+                                    capabilities=Capabilities(trainable=False, weights="none")))
     count_calls.clear()
     code, _, err = cli(evaluate_args(data, out, "--model", "grey"))
     assert code == 0, err

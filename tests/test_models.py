@@ -10,7 +10,7 @@ from inkwash.models import registry
 from inkwash.models.features import (VGG16_RELUS, Illustration2Vec, SeededF1, VGG16Features, build_f1, build_f2,
                                      read_state_dict)
 from inkwash.models.paintstorch import Critic, Generator
-from inkwash.train.paintstorch import make_config
+from inkwash.train.run import make_config
 
 
 @pytest.fixture(autouse=True)

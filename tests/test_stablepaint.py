@@ -10,9 +10,9 @@ from inkwash.data.dataset import ColorizationDataset
 from inkwash.data.synthetic import SyntheticIllustrations
 from inkwash.errors import InkwashError
 from inkwash.infer import Colorizer
-from inkwash.models.stablepaint import (CosineSchedule, SamplerConfig, StablePaint, context_input, load_stablepaint,
-                                        timesteps_for)
-from inkwash.train import paintstorch as pt
+from inkwash.diffusion import CosineSchedule, SamplerConfig, timesteps_for
+from inkwash.models.stablepaint import StablePaint, context_input, load_stablepaint
+from inkwash.train import run as tr
 from inkwash.train.stablepaint import STAGES, StablePaintTask
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
@@ -25,7 +25,7 @@ def tiny_cfg(stage, steps=1, previous=""):
     over = {"data.size": S, "data.batch_size": 4, "data.workers": 0, "loop.steps": steps, "loop.log_every": 1,
             "loop.image_every": 0, "loop.ckpt_every": 1000, "stage": stage, "previous": str(previous),
             "optim.lr": LR[stage]}
-    return pt.make_config("stablepaint", "tiny", overrides=over)
+    return tr.make_config("stablepaint", "tiny", overrides=over)
 
 
 def data(n=16, train=True, seed=0):
@@ -54,7 +54,7 @@ def runs(tmp_path_factory):
         cfg = tiny_cfg(stage, steps, previous)
         torch.manual_seed(cfg.loop.seed)  # the loop seeds the same way: the run's initial state
         before = stage_loss(StablePaintTask(cfg), batch)
-        pt.train(cfg, data(32), root / stage, progress=False, log=lambda _: None)
+        tr.train(cfg, data(32), root / stage, progress=False, log=lambda _: None)
         task = StablePaintTask(cfg)
         nets, _, _ = load_stablepaint(root / stage, need=STAGES[stage])
         for name, net in nets.items():
@@ -73,9 +73,9 @@ def test_each_stage_learns(runs, stage):
 def test_stages_chain_and_export_everything_so_far(runs, tmp_path):
     from safetensors.torch import load_file
 
-    keys = {k.split(".")[0] for k in load_file(str(runs[0]["noise"] / "model.safetensors"))}
+    keys = {k.split(".")[0] for k in load_file(str(runs[0]["noise"] / "model" / "model.safetensors"))}
     assert keys == {"encoder", "decoder", "context", "unet"}
-    assert {k.split(".")[0] for k in load_file(str(runs[0]["context"] / "model.safetensors"))} == \
+    assert {k.split(".")[0] for k in load_file(str(runs[0]["context"] / "model" / "model.safetensors"))} == \
         {"encoder", "decoder", "context"}
     with pytest.raises(InkwashError, match="train the noise stage"):
         Colorizer.from_pretrained(str(runs[0]["context"]))
@@ -167,7 +167,39 @@ def test_cli_trains_a_stage_from_the_previous_run(runs, tmp_path, cli):
                         "--data", "synthetic", "--out", str(out), "--preset", "tiny", "--size", str(S),
                         "--steps", "1", "--batch-size", "2", "--workers", "0", "--device", "cpu"])
     assert code == 0, err
-    assert (out / "model.safetensors").is_file()
+    assert (out / "model" / "model.safetensors").is_file()
     code, _, err = cli(["train", "stablepaint", "--stage", "noise", "--data", "synthetic", "--out",
                         str(tmp_path / "n"), "--preset", "tiny", "--size", str(S), "--steps", "1"])
     assert code == 2 and "--previous" in err
+
+
+def test_the_web_app_passes_steps_strength_and_seed_to_a_sampling_model(runs, tmp_path):
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from inkwash.app.server import ServerConfig, create_app
+
+    lines, hints = lineart_and_hints(tmp_path)
+    key = str(runs[0]["noise"])
+    app = create_app(ServerConfig(default_model=key, models=(key,)))
+
+    def colour(client, **fields):
+        files = {"lineart": ("l.png", lines.read_bytes(), "image/png"), "hints": ("h.png", hints.read_bytes(),
+                                                                                  "image/png")}
+        r = client.post("/api/colorize", files=files, data={"model": key, **{k: str(v) for k, v in fields.items()}})
+        assert r.status_code == 200, r.text
+        return np.asarray(Image.open(io.BytesIO(r.content)))
+
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        info = client.get("/api/info").json()
+        offered = next(m for m in info["models"] if m["key"] == key)
+        assert set(offered["options"]) == {"steps", "strength", "seed"} and offered["uses_mask"]
+        a, again = (colour(client, steps=2, strength=0.9, seed=1) for _ in range(2))
+        b = colour(client, steps=2, strength=0.9, seed=2)
+        context = colour(client, steps=2, strength=0.0, seed=2)  # strength 0: the context, whatever the seed
+        assert np.array_equal(a, again) and not np.array_equal(a, b)
+        assert np.array_equal(context, colour(client, steps=2, strength=0.0, seed=3))
+        r = client.post("/api/colorize", files={"lineart": ("l.png", lines.read_bytes(), "image/png")},
+                        data={"model": key, "strength": "1.5"})
+        assert r.status_code == 400 and "strength" in r.text

@@ -14,9 +14,12 @@ from inkwash.data.synthetic import SyntheticIllustrations
 from inkwash.errors import InkwashError
 from inkwash.infer import Colorizer
 from inkwash.models import registry
-from inkwash.models.stenciltorch import (GuideDecoder, StencilGenerator, StencilTorchBackend, load_stenciltorch,
+from inkwash.infer import paint, prepare
+from inkwash.models import registry
+from inkwash.models.stenciltorch import (GuideDecoder, StencilGenerator, load_stenciltorch,
                                          paste)
-from inkwash.train import paintstorch as pt
+from inkwash.train import run as tr
+from inkwash.train.config import to_dict
 from inkwash.train.checkpoint import latest_checkpoint
 from inkwash.train.stenciltorch import StencilTorchTask, _masked_l1
 
@@ -27,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 def tiny_cfg(steps, **extra):
     over = {"data.size": 64, "data.batch_size": 4, "data.workers": 0, "loop.steps": steps,
             "loop.log_every": 1, "loop.image_every": 0, **extra}
-    return pt.make_config("stenciltorch", "tiny", overrides=over)
+    return tr.make_config("stenciltorch", "tiny", overrides=over)
 
 
 def data(n=16, train=True, seed=0):
@@ -52,7 +55,7 @@ def trained(tmp_path_factory):
     cfg = tiny_cfg(48, **{"optim.lr": 1e-3, "loop.ckpt_every": 100})
     torch.manual_seed(cfg.loop.seed)  # the loop seeds the same way: this is the run's initial state
     start = StencilTorchTask(cfg)
-    pt.train(cfg, data(32), run, progress=False, log=quiet)
+    tr.train(cfg, data(32), run, progress=False, log=quiet)
     return run, cfg, start
 
 
@@ -80,14 +83,14 @@ def test_networks_map_the_documented_shapes_and_paste_is_exact():
 
 
 def test_registry_entry_config_and_guide_switch():
-    cfg = pt.make_config("stenciltorch", "small")
+    cfg = tr.make_config("stenciltorch", "small")
     assert type(cfg).__name__ == "StencilTrainConfig" and cfg.loss.w_guide == 0.1 and cfg.loss.lambda_adv == 1e-4
     assert cfg.optim.lr == 1e-4 and cfg.optim.beta1 == 0.5 and cfg.optim.beta2 == 0.9  # thesis IV.3.2.4
     assert set(registry.get("stenciltorch").build(cfg.model)) == {"g", "critic", "guide"}
-    off = pt.make_config("stenciltorch", "tiny", overrides={"model.guide": False})
+    off = tr.make_config("stenciltorch", "tiny", overrides={"model.guide": False})
     task = StencilTorchTask(off)
     assert set(task.nets) == {"g", "critic"} and task.phases == ("critic", "g")
-    again = pt.config_from_dict(json.loads(json.dumps(pt.to_dict(cfg))))
+    again = tr.config_from_dict(json.loads(json.dumps(to_dict(cfg))))
     assert again == cfg
 
 
@@ -128,19 +131,19 @@ def test_tiny_run_learns_to_inpaint_and_its_guide_learns_the_simplified_image(tr
 
 def test_guide_trains_but_is_never_exported(trained):
     run, _, _ = trained
-    exported = load_file(str(run / "model.safetensors"))
+    exported = load_file(str(run / "model" / "model.safetensors"))
     assert {k.split(".")[0] for k in exported} == {"g", "f1"}
     checkpoint = load_file(str(latest_checkpoint(run) / "weights.safetensors"))
     assert {k.split(".")[0] for k in checkpoint} == {"g", "critic", "guide"}
     g, f1, full = load_stenciltorch(run)
-    assert not any(p.requires_grad for p in g.parameters()) and full["name"] == "stenciltorch"
+    assert not any(p.requires_grad for p in g.parameters()) and full.name == "stenciltorch"
 
 
 def test_resume_after_a_kill_matches_an_uninterrupted_run(tmp_path):
     # 16 images, batch 4: the stop at step 3 falls mid-epoch
-    pt.train(tiny_cfg(6, **{"loop.ckpt_every": 3}), data(), tmp_path / "a", progress=False, log=quiet)
-    pt.train(tiny_cfg(3, **{"loop.ckpt_every": 3}), data(), tmp_path / "b", progress=False, log=quiet)
-    out = pt.train(tiny_cfg(6), data(), tmp_path / "b", resume=True, progress=False, log=quiet)
+    tr.train(tiny_cfg(6, **{"loop.ckpt_every": 3}), data(), tmp_path / "a", progress=False, log=quiet)
+    tr.train(tiny_cfg(3, **{"loop.ckpt_every": 3}), data(), tmp_path / "b", progress=False, log=quiet)
+    out = tr.train(tiny_cfg(6), data(), tmp_path / "b", resume=True, progress=False, log=quiet)
     assert out["step"] == 6
     a = load_file(str(latest_checkpoint(tmp_path / "a") / "weights.safetensors"))
     b = load_file(str(latest_checkpoint(tmp_path / "b") / "weights.safetensors"))
@@ -148,7 +151,7 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(tmp_path):
     for k in a:
         assert torch.equal(a[k], b[k]), k
     with pytest.raises(InkwashError, match="a stenciltorch run; resume it with inkwash train stenciltorch"):
-        pt.train(pt.make_config("paintstorch", "tiny"), data(), tmp_path / "b", resume=True, progress=False)
+        tr.train(tr.make_config("paintstorch", "tiny"), data(), tmp_path / "b", resume=True, progress=False)
 
 
 # ---------------------------------------------------------------- inference
@@ -167,7 +170,7 @@ def lineart(h, w, seed=0):
 def test_colorizer_keeps_the_base_bit_for_bit_outside_the_mask(trained, size):
     run, _, _ = trained
     h, w = size
-    colorizer = Colorizer("stenciltorch", StencilTorchBackend(run))
+    colorizer = Colorizer.from_pretrained(str(run))
     hints = np.zeros((h, w, 4), np.float32)
     hints[h // 4: h // 4 + 4, w // 2: w // 2 + 10] = [0.9, 0.1, 0.1, 1.0]  # a red stroke inside the mask
     mask = np.zeros((h, w), np.uint8)
@@ -182,7 +185,7 @@ def test_colorizer_keeps_the_base_bit_for_bit_outside_the_mask(trained, size):
 def test_three_passes_of_the_iterative_workflow(trained, tmp_path):
     run, _, _ = trained
     h, w = 60, 84
-    colorizer = Colorizer("stenciltorch", StencilTorchBackend(run, lines_over=False))
+    colorizer = Colorizer.from_pretrained(str(run), lines_over=False)
     lines = lineart(h, w, seed=3)
     first = np.asarray(colorizer.colorize(lines))  # pass 1: no mask, no base, the whole lineart
     assert first.shape == (h, w, 3)
@@ -198,28 +201,27 @@ def test_three_passes_of_the_iterative_workflow(trained, tmp_path):
     mask3[30:, 30:] = 255
     third = np.asarray(colorizer.colorize(lines, None, mask=mask3, base=painted))
     assert np.array_equal(third[mask3 == 0], painted[mask3 == 0])
-    direct = StencilTorchBackend(run)(lines.astype(np.float32) / 255, np.zeros((h, w, 4), np.float32), None,
-                                      mask=None, base=None)
+    direct = paint(Colorizer.from_pretrained(str(run)).model, prepare(lines))  # the model stage alone
     assert direct.shape == (h, w, 3) and direct.dtype == np.float32 and 0 <= direct.min() <= direct.max() <= 1
 
 
 def test_backend_errors_are_one_line(trained, tmp_path, monkeypatch):
-    import inkwash.infer as infer
+    import inkwash.models.serialize as serialize
 
     run, _, _ = trained
-    monkeypatch.setattr(infer, "WEIGHTS_DIR", tmp_path / "weights")
+    spec = registry.get("stenciltorch")
+    monkeypatch.setattr(serialize, "WEIGHTS_DIR", tmp_path / "weights")
     with pytest.raises(InkwashError, match="no shipped weights for 'stenciltorch'"):
-        StencilTorchBackend(None)
+        spec.open(None)
     with pytest.raises(InkwashError, match="unknown option"):
-        StencilTorchBackend(run, colour="red")
+        spec.open(run, colour="red")
     with pytest.raises(InkwashError, match="missing"):
-        StencilTorchBackend(tmp_path)
+        spec.open(tmp_path)
     other = tmp_path / "pt"
-    other.mkdir()
-    (other / "config.json").write_text(json.dumps(pt.to_dict(pt.make_config("paintstorch", "tiny"))))
-    (other / "model.safetensors").write_bytes((run / "model.safetensors").read_bytes())
-    with pytest.raises(InkwashError, match="a 'paintstorch' run, not stenciltorch"):
-        StencilTorchBackend(other)
+    saved = serialize.read_model(run)
+    serialize.save_model(other, "paintstorch", tr.make_config("paintstorch", "tiny").model, saved.tensors())
+    with pytest.raises(InkwashError, match="a 'paintstorch' model, not stenciltorch"):
+        spec.open(other)
 
 
 # ---------------------------------------------------------------- command line

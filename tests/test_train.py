@@ -11,6 +11,8 @@ from inkwash.data.synthetic import SyntheticIllustrations
 from inkwash.errors import InkwashError
 from inkwash.models.paintstorch import load_generator
 from inkwash.train import paintstorch as pt
+from inkwash.train import run as tr
+from inkwash.train.config import to_dict
 from inkwash.train.checkpoint import latest_checkpoint
 from inkwash.train.config import parse_set
 
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 def tiny_cfg(steps, **extra):
     over = {"data.size": 64, "data.batch_size": 4, "data.workers": 0, "loop.steps": steps,
             "loop.log_every": 1, "loop.image_every": 0, **extra}
-    return pt.make_config("paintstorch", "tiny", overrides=over)
+    return tr.make_config("paintstorch", "tiny", overrides=over)
 
 
 def data(n=16, train=True):
@@ -40,22 +42,23 @@ def test_generator_error_against_the_target_falls(tmp_path):
     torch.manual_seed(cfg.loop.seed)  # the loop seeds the same way, so this is the run's initial G1
     start = pt.PaintsTorchTask(cfg)
     before = (start.colorize(fixed["lineart"], fixed["hints"]) - fixed["illustration"]).abs().mean().item()
-    pt.train(cfg, data(32), tmp_path / "run", progress=False, log=lambda s: None)
+    tr.train(cfg, data(32), tmp_path / "run", progress=False, log=lambda s: None)
     g1, f1, saved = load_generator(tmp_path / "run")
     with torch.no_grad():
         after = (g1(fixed["lineart"], fixed["hints"], f1(fixed["lineart"])) - fixed["illustration"]).abs().mean()
     assert after.item() < 0.9 * before, (before, after.item())
-    assert saved["model"]["ngf"] == 8 and saved["loss"]["lambda_adv"] == 1e-4
+    trained_with = json.loads((tmp_path / "run" / "config.json").read_text())  # the run's training config
+    assert saved.model["ngf"] == 8 and trained_with["loss"]["lambda_adv"] == 1e-4
     assert (tmp_path / "run" / "tb").is_dir()
 
 
 def test_resume_after_a_kill_matches_an_uninterrupted_run(tmp_path):
     # 16 images, batch 4: 4 steps per epoch, so the stop at step 3 falls mid-epoch
     full = tiny_cfg(6, **{"loop.ckpt_every": 3})
-    pt.train(full, data(), tmp_path / "a", progress=False, log=lambda s: None)
-    pt.train(tiny_cfg(3, **{"loop.ckpt_every": 3}), data(), tmp_path / "b", progress=False, log=lambda s: None)
+    tr.train(full, data(), tmp_path / "a", progress=False, log=lambda s: None)
+    tr.train(tiny_cfg(3, **{"loop.ckpt_every": 3}), data(), tmp_path / "b", progress=False, log=lambda s: None)
     assert json.loads((tmp_path / "b" / "checkpoints" / "latest.json").read_text())["step"] == 3
-    out = pt.train(tiny_cfg(6), data(), tmp_path / "b", resume=True, progress=False, log=lambda s: None)
+    out = tr.train(tiny_cfg(6), data(), tmp_path / "b", resume=True, progress=False, log=lambda s: None)
     assert out["step"] == 6
     a, b = weights(tmp_path / "a"), weights(tmp_path / "b")
     assert a.keys() == b.keys()
@@ -80,7 +83,7 @@ def test_non_finite_loss_stops_with_names_and_keeps_the_last_checkpoint(tmp_path
 
     monkeypatch.setattr(pt.PaintsTorchTask, "step", poisoned)
     with pytest.raises(InkwashError, match=r"non-finite loss at step 4, phase g1 \(loss=nan.*content=") as err:
-        pt.train(tiny_cfg(10, **{"loop.ckpt_every": 2}), data(), tmp_path / "run", progress=False)
+        tr.train(tiny_cfg(10, **{"loop.ckpt_every": 2}), data(), tmp_path / "run", progress=False)
     assert "step-00000004" in str(err.value)
     good = weights(tmp_path / "run")
     assert latest_checkpoint(tmp_path / "run").name == "step-00000004"
@@ -89,45 +92,45 @@ def test_non_finite_loss_stops_with_names_and_keeps_the_last_checkpoint(tmp_path
 
 def test_runs_are_never_overwritten_and_corrupt_checkpoints_are_reported(tmp_path):
     run = tmp_path / "run"
-    pt.train(tiny_cfg(1), data(), run, progress=False, log=lambda s: None)
+    tr.train(tiny_cfg(1), data(), run, progress=False, log=lambda s: None)
     with pytest.raises(InkwashError, match="already exists; pass --resume"):
-        pt.train(tiny_cfg(2), data(), run, progress=False)
+        tr.train(tiny_cfg(2), data(), run, progress=False)
     (latest_checkpoint(run) / "weights.safetensors").write_bytes(b"garbage")
     with pytest.raises(InkwashError, match="corrupt or incompatible checkpoint"):
-        pt.train(tiny_cfg(2), data(), run, resume=True, progress=False)
+        tr.train(tiny_cfg(2), data(), run, resume=True, progress=False)
     with pytest.raises(InkwashError, match="no config.json"):
-        pt.train(tiny_cfg(2), data(), tmp_path / "fresh", resume=True, progress=False)
+        tr.train(tiny_cfg(2), data(), tmp_path / "fresh", resume=True, progress=False)
     with pytest.raises(InkwashError, match="not a folder"):
-        pt.train(tiny_cfg(2), str(tmp_path / "nowhere"), tmp_path / "other", progress=False)
+        tr.train(tiny_cfg(2), str(tmp_path / "nowhere"), tmp_path / "other", progress=False)
 
 
 def test_config_file_and_overrides_in_one_place(tmp_path):
     toml = tmp_path / "cfg.toml"
     toml.write_text('[loss]\nlambda_gp = 5\n[model]\ndilations = [1, 4]\n[loop]\nseed = 7\n')
-    cfg = pt.make_config("paintstorch", "small", toml, parse_set(["loss.lambda_gp=2.5", "model.f2=seeded-vgg"]))
+    cfg = tr.make_config("paintstorch", "small", toml, parse_set(["loss.lambda_gp=2.5", "model.f2=seeded-vgg"]))
     assert cfg.loss.lambda_gp == 2.5 and cfg.model.dilations == (1, 4) and cfg.loop.seed == 7
     assert cfg.model.ngf == 32 and cfg.loss.lambda_adv == 1e-4 and cfg.optim.beta2 == 0.9  # thesis defaults stay
-    again = pt.config_from_dict(json.loads(json.dumps(pt.to_dict(cfg))))
+    again = tr.config_from_dict(json.loads(json.dumps(to_dict(cfg))))
     assert again == cfg
     with pytest.raises(InkwashError, match="unknown setting"):
-        pt.make_config(overrides={"loss.lambda_gradient": 1.0})
+        tr.make_config(overrides={"loss.lambda_gradient": 1.0})
     with pytest.raises(InkwashError, match="not a valid int"):
-        pt.make_config(overrides={"model.ngf": "wide"})
+        tr.make_config(overrides={"model.ngf": "wide"})
     with pytest.raises(InkwashError, match="key=value"):
         parse_set(["ngf"])
 
 
 def test_crop_and_stroke_settings_reach_the_dataset(tmp_path):
-    cfg = pt.make_config("paintstorch", "tiny", overrides=parse_set(
+    cfg = tr.make_config("paintstorch", "tiny", overrides=parse_set(
         ["data.size=64", "data.crop=32", "data.n_strokes=[3, 3]", "data.stroke_box=[4, 4]"]))
-    ds = pt.open_dataset("synthetic", cfg)
+    ds = tr.open_dataset("synthetic", cfg)
     item = ds[0]
     assert item["illustration"].shape == (3, 32, 32) and item["hints"].shape == (4, 8, 8)
     assert ds.stroke_cfg.n_strokes == (3, 3) and ds.stroke_cfg.w_range == (4, 4)
     assert item["hints"][3].sum() > 0  # three strokes, always
     cfg.data.crop = 40
     with pytest.raises(InkwashError, match="multiple of 16"):
-        pt.train(cfg, "synthetic", tmp_path / "run", progress=False)
+        tr.train(cfg, "synthetic", tmp_path / "run", progress=False)
 
 
 def test_cli_trains_on_synthetic_data_and_refuses_to_overwrite(tmp_path, capsys):
@@ -140,7 +143,8 @@ def test_cli_trains_on_synthetic_data_and_refuses_to_overwrite(tmp_path, capsys)
     assert ok.value.code == 0
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["name"] == "alacgan" and saved["data"]["hints"] == "pixels" and not saved["model"]["use_g2"]
-    assert set(k.split(".")[0] for k in load_file(str(tmp_path / "run" / "model.safetensors"))) == {"g1", "f1"}
+    exported = load_file(str(tmp_path / "run" / "model" / "model.safetensors"))
+    assert set(k.split(".")[0] for k in exported) == {"g1", "f1"}
     with pytest.raises(SystemExit) as refused:
         main(args)
     assert refused.value.code == 2

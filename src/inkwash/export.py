@@ -9,10 +9,10 @@ knowledge of training conventions:
     lineart (1,1,H,W) in [0,1] (1 = paper), hints (1,4,H/4,W/4): RGB in [0,1] + mask in {0,1}
         -> colour (1,3,H,W) in [0,1];      H, W: any multiples of 16 (dynamic)
 
-`OnnxColorizer("paintstorch.onnx")` runs it with onnxruntime and the same pre/post-processing as
-`inkwash.infer.PaintsTorchBackend` (working size, paper padding, hint downsampling, crisp lines multiplied
-over, flat layer) in numpy: colouring without torch installed. The browser page (static/onnx-engine.js)
-reimplements the same steps in JavaScript.
+`OnnxColorizer("paintstorch.onnx")` runs it with onnxruntime (inkwash.models.onnx) through the same pipeline as
+every model (inkwash.canvas: working size, paper padding, hint downsampling; inkwash.infer: crisp lines multiplied
+over, flat layer): colouring without torch installed. The browser page (static/onnx-engine.js) reimplements the
+same steps in JavaScript.
 """
 
 from __future__ import annotations
@@ -32,29 +32,23 @@ import numpy as np
 
 from inkwash import __version__
 from inkwash.errors import InkwashError
-from inkwash.infer import Colorizer, downsample_hints, fill_line_pixels, register_model, working_size
+from inkwash.infer import Colorizer
 from inkwash.io import atomic_path
+from inkwash.models import registry
+from inkwash.models.onnx import HINT_SCALE, MULTIPLE, OnnxModel, ort, sidecar_path
 
 OPSET = 18  # the torch.export-based exporter's native opset; onnxruntime(-web) 1.18+ run it
-MULTIPLE = 16  # F1 and the U-Net downsample 16x: H and W must divide by it
-HINT_SCALE = 4  # hints live at a quarter of the image size (thesis IV.2)
 DEFAULT_CHECKS = ((256, 256), (320, 192))  # (H, W): square and portrait, both multiples of 16
 PAGE_FILES = ("app.js", "onnx-engine.js", "style.css")
 VENDOR_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm", "LICENSE")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _ort():
-    try:
-        import onnxruntime
-    except ImportError:
-        raise InkwashError("onnxruntime is not installed; pip install 'inkwash[onnx]'") from None
-    return onnxruntime
+def static_files():
+    """The web app's static folder inside the installed package (no import of the app itself)."""
+    from importlib.resources import files
 
-
-def sidecar_path(onnx_path: Path) -> Path:
-    """model.onnx -> model.json: the settings the page and `Colorizer.from_pretrained` read."""
-    return Path(onnx_path).with_suffix(".json")
+    return files("inkwash") / "app" / "static"
 
 
 def check_inputs(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +130,7 @@ def compare(path: Path, module, sizes: Sequence[tuple[int, int]], seed: int = 0)
     """Run the ONNX file (onnxruntime, CPU) and the torch module on the same inputs -> (H, W, max |diff|)."""
     import torch
 
-    session = _ort().InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = ort().InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rows = []
     for h, w in sizes:
         lineart, hints = check_inputs(h, w, seed)
@@ -173,8 +167,6 @@ def export_onnx(model: str, out: str | Path, check_sizes: Sequence[tuple[int, in
     """
     import onnx
 
-    from inkwash.infer import PaintsTorchBackend
-
     out = Path(out)
     sidecar = sidecar_path(out)
     if out.suffix.lower() != ".onnx":
@@ -189,10 +181,11 @@ def export_onnx(model: str, out: str | Path, check_sizes: Sequence[tuple[int, in
             raise InkwashError(f"check size {h}x{w}: height and width must be positive multiples of {MULTIPLE}")
     t0 = time.perf_counter()
     colorizer = Colorizer.from_pretrained(model, **options)
-    backend = colorizer.backend
-    if not isinstance(backend, PaintsTorchBackend):
-        raise InkwashError(f"model {colorizer.name!r} cannot be exported to ONNX; export works for the "
-                           "PaintsTorch-family generators (paintstorch, alacgan, or a run folder of one)")
+    backend = colorizer.model
+    if not colorizer.spec.capabilities.exportable:
+        able = ", ".join(n for n in registry.names() if registry.get(n).capabilities.exportable)
+        raise InkwashError(f"model {colorizer.name!r} cannot be exported to ONNX; export works for {able} "
+                           "(or a model folder of one)")
     module = exportable(backend.g1, backend.f1)
     meta = {"model": "onnx", "source_model": colorizer.name, "source": str(model), "inkwash": __version__,
             "resolution": backend.resolution, "multiple": MULTIPLE, "hint_scale": HINT_SCALE, "opset": opset,
@@ -227,22 +220,23 @@ def write_page(folder: str | Path, onnx_path: str | Path, overwrite: bool = Fals
     FOLDER gets index.html, the page's scripts, onnxruntime-web (vendor/) and model.onnx + model.json;
     serve it with any static file server (python -m http.server -d FOLDER) and open it.
     """
-    from inkwash.app.server import STATIC_DIR
+    from importlib.resources import as_file
 
     folder, onnx_path = Path(folder), Path(onnx_path)
     index = folder / "index.html"
     if index.exists() and not overwrite:
         raise InkwashError(f"{index}: already exists; pass --overwrite to replace the page")
-    missing = [f for f in VENDOR_FILES if not (STATIC_DIR / "vendor" / f).is_file()]
-    if missing:
-        raise InkwashError(f"this install lacks onnxruntime-web ({', '.join(missing)} in {STATIC_DIR / 'vendor'}); "
-                           "run `npm ci && npm run vendor` in web/")
-    (folder / "vendor").mkdir(parents=True, exist_ok=True)
-    for name in VENDOR_FILES:
-        shutil.copyfile(STATIC_DIR / "vendor" / name, folder / "vendor" / name)
-    for name in PAGE_FILES:
-        shutil.copyfile(STATIC_DIR / name, folder / name)
-    shutil.copyfile(STATIC_DIR / "onnx.html", index)
+    with as_file(static_files()) as static:
+        missing = [f for f in VENDOR_FILES if not (static / "vendor" / f).is_file()]
+        if missing:
+            raise InkwashError(f"this install lacks onnxruntime-web ({', '.join(missing)} in {static / 'vendor'}); "
+                               "run `npm ci && npm run vendor` in web/")
+        (folder / "vendor").mkdir(parents=True, exist_ok=True)
+        for name in VENDOR_FILES:
+            shutil.copyfile(static / "vendor" / name, folder / "vendor" / name)
+        for name in PAGE_FILES:
+            shutil.copyfile(static / name, folder / name)
+        shutil.copyfile(static / "onnx.html", index)
     if onnx_path.resolve() != (folder / "model.onnx").resolve():
         shutil.copyfile(onnx_path, folder / "model.onnx")
     if sidecar_path(onnx_path).resolve() != (folder / "model.json").resolve():
@@ -251,70 +245,12 @@ def write_page(folder: str | Path, onnx_path: str | Path, overwrite: bool = Fals
 
 
 # ------------------------------------------------------------------------------------- torch-free use
-class OnnxBackend:
-    """An exported generator for `Colorizer`, run by onnxruntime; same steps as `PaintsTorchBackend`.
-
-    backend(lines (H,W) in [0,1], hints (H,W,4) in [0,1], seed) -> colour (H,W,3) in [0,1].
-    """
-
-    def __init__(self, weights: str | Path | None = None, resolution: int | None = None, lines_over: bool = True,
-                 device: str = "cpu", providers: Sequence[str] | None = None, threads: int = 0):
-        if weights is None:
-            raise InkwashError("an ONNX model is a file: give its path (made by inkwash export)")
-        path = Path(weights)
-        if path.is_dir() or path.suffix.lower() != ".onnx":
-            path = path / "model.onnx" if path.is_dir() else path.with_suffix(".onnx")
-        if not path.is_file():
-            raise InkwashError(f"{path}: no such ONNX file; make one with inkwash export --model NAME -o {path}")
-        ort = _ort()
-        if providers is None:  # device as for the torch models: "cuda" uses CUDA when this onnxruntime has it
-            providers = (["CUDAExecutionProvider"] if device.startswith("cuda") else []) + ["CPUExecutionProvider"]
-            providers = [p for p in providers if p in ort.get_available_providers()]
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=list(providers))
-        except Exception as exc:  # onnxruntime raises its own exception types for bad files
-            raise InkwashError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]})") from None
-        meta = self.session.get_modelmeta().custom_metadata_map.get("inkwash")
-        self.meta = json.loads(meta) if meta else {}
-        self.resolution = int(resolution or self.meta.get("resolution", 512))
-        if self.resolution < MULTIPLE:
-            raise InkwashError(f"resolution {self.resolution}: must be at least {MULTIPLE} px")
-        self.flat = bool(lines_over)
-        self.name = self.meta.get("source_model", "onnx")
-
-    def __call__(self, lines: np.ndarray, hints: np.ndarray, seed: int | None) -> np.ndarray:
-        import cv2
-
-        # the steps of inkwash.infer.PaintsTorchBackend.__call__, with onnxruntime for torch
-        H, W = lines.shape
-        h, w = working_size(H, W, self.resolution)
-        scale = min(1.0, self.resolution / min(H, W))
-        ch, cw = min(h, max(1, round(H * scale))), min(w, max(1, round(W * scale)))
-        canvas = np.ones((h, w), np.float32)
-        canvas[:ch, :cw] = cv2.resize(lines, (cw, ch), interpolation=cv2.INTER_AREA).reshape(ch, cw)
-        hint_canvas = np.zeros((h // HINT_SCALE, w // HINT_SCALE, 4), np.float32)
-        hq, wq = max(1, ch // HINT_SCALE), max(1, cw // HINT_SCALE)
-        hint_canvas[:hq, :wq] = downsample_hints(hints, (hq, wq))
-        feeds = {"lineart": canvas[None, None], "hints": np.ascontiguousarray(hint_canvas.transpose(2, 0, 1))[None]}
-        y = self.session.run(["colour"], feeds)[0][0].transpose(1, 2, 0)[:ch, :cw]  # (ch,cw,3) in [0,1]
-        colour = cv2.resize(np.clip(y, 0, 1), (W, H), interpolation=cv2.INTER_CUBIC).reshape(H, W, 3)
-        colour = np.clip(colour, 0.0, 1.0).astype(np.float32)
-        return fill_line_pixels(colour, lines) if self.flat else colour
-
-
 class OnnxColorizer(Colorizer):
     """`Colorizer` over an exported .onnx file: OnnxColorizer("model.onnx").colorize(lineart, hints)."""
 
     def __init__(self, path: str | Path, **options: Any):
-        backend = OnnxBackend(path, **options)
-        super().__init__(backend.name, backend)
+        super().__init__(registry.get("onnx").open(path, **options))
 
 
-# Colorizer.from_pretrained("model.onnx") finds model.json's "model": "onnx"; infer.py registers a lazy factory
-# for that name, and this replaces it with the class itself once the module is loaded
-register_model("onnx", OnnxBackend)
-
-__all__ = ["export_onnx", "compare", "exportable", "write_page", "ExportReport", "OnnxBackend", "OnnxColorizer",
-           "check_inputs", "sidecar_path"]
+__all__ = ["export_onnx", "compare", "exportable", "write_page", "ExportReport", "OnnxModel", "OnnxColorizer",
+           "check_inputs", "sidecar_path", "static_files"]

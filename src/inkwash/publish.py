@@ -2,15 +2,15 @@
 
     inkwash train publish runs/default src/inkwash/weights/paintstorch --data data/ocal
 
-RUN/model.safetensors (fp32, what the loop exports) becomes DST/model.safetensors in float16 (half the size;
-the loader casts back to float32), RUN/config.json is copied, and DST/MODEL_CARD.md is written from the config,
-the last checkpoint's step, the training set's index (counts, source, licence) and an optional metrics file.
+RUN/model/ (fp32, what the loop exports) becomes DST/ in float16 (half the size; the loader casts back to
+float32), in the one model layout (inkwash.models.serialize: a model-only config.json + model.safetensors), and
+DST/MODEL_CARD.md is written from the run's training config, the last checkpoint's step, the training set's index
+(counts, source, licence) and an optional metrics file.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from inkwash.errors import InkwashError
@@ -71,24 +71,21 @@ def model_card(config: dict, step: int, data: dict | None, metrics: str, size_mb
 def publish(run: str | Path, dst: str | Path, data: str | Path | None = None, metrics: str | Path | None = None,
             recipe: str = "", overwrite: bool = False) -> Path:
     """Write DST/{model.safetensors (fp16), config.json, MODEL_CARD.md} from a training run."""
-    from safetensors.torch import load_file, save_file
+    from inkwash.models.serialize import CONFIG, WEIGHTS, read_model, save_model
 
     run, dst = Path(run), Path(dst)
     config = _read_json(run / "config.json", "not a training run")
     latest = run / "checkpoints" / "latest.json"
     step = int(_read_json(latest, "the run has no checkpoint yet").get("step", 0))
-    weights = run / "model.safetensors"
-    if not weights.is_file():
-        raise InkwashError(f"{weights}: missing; the run has not exported weights yet")
-    tensors = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in load_file(str(weights)).items()}
-    dst.mkdir(parents=True, exist_ok=True)
-    with atomic_path(dst / "model.safetensors", overwrite=overwrite) as tmp:
-        save_file(tensors, str(tmp), metadata={"format": "pt", "model": config.get("name", ""), "step": str(step)})
-    with atomic_path(dst / "config.json", overwrite=overwrite) as tmp:
-        shutil.copyfile(run / "config.json", tmp)
-    size_mb = (dst / "model.safetensors").stat().st_size / 1e6
+    saved = read_model(run)
+    if not overwrite:
+        for p in (dst / WEIGHTS, dst / CONFIG, dst / "MODEL_CARD.md"):
+            if p.exists():
+                raise InkwashError(f"{p}: already exists; pass --overwrite to replace it")
+    save_model(dst, saved.name, saved.model, saved.tensors(), {**saved.meta, "step": step}, half=True)
+    size_mb = (dst / WEIGHTS).stat().st_size / 1e6
     summary = dataset_summary(Path(data)) if data else None
     text = Path(metrics).read_text(encoding="utf-8") if metrics else ""
-    with atomic_path(dst / "MODEL_CARD.md", overwrite=overwrite) as tmp:
+    with atomic_path(dst / "MODEL_CARD.md", overwrite=True) as tmp:
         tmp.write_text(model_card(config, step, summary, text, size_mb, recipe), encoding="utf-8")
     return dst

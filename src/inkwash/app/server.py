@@ -10,7 +10,7 @@ Routes
 /api/colorize fields: lineart (file, required); hints (RGBA PNG, alpha = strokes) or hints_json (the JSON
 stroke document of `inkwash.hints`); mask (white = colour here); base (kept outside the mask); model (a key
 from /api/info, never a path); seed, steps, strength (sampling options, accepted by models that declare them
-in `backend.sampling_options`); output. Every error is {"error": {"code": ..., "message": ...}}.
+in their spec, `ModelSpec.sampling`); output. Every error is {"error": {"code": ..., "message": ...}}.
 
 Security defaults: binds 127.0.0.1; Host header checked against loopback names (DNS rebinding); a POST
 whose Origin is another site is refused; bodies over `max_upload_bytes` are cut off while streaming; images
@@ -49,7 +49,6 @@ log = logging.getLogger("inkwash.app")
 STATIC_DIR = Path(__file__).parent / "static"
 # the order of the page's model selector; names registered later (plug-ins) follow alphabetically
 MODEL_ORDER = ("lazybrush", "paintstorch", "stenciltorch", "stablepaint", "alacgan")
-FILE_ONLY = {"onnx"}  # registered kinds that exist only as a file given by path, never by name alone
 IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 OUTPUTS = ("composite", "flat", "layers")
 FIELDS = {"lineart", "hints", "hints_json", "mask", "base", "model", "seed", "steps", "strength", "output"}
@@ -256,11 +255,11 @@ class ModelSlot:
     error: str | None = None
 
     def describe(self) -> dict:
-        backend = self.colorizer.backend
-        options = [o for o in ("steps", "strength", "seed") if o in getattr(backend, "sampling_options", ())]
+        spec = self.colorizer.spec
+        options = list(spec.sampling) + (["seed"] if spec.capabilities.samples else [])
         label = self.key if self.key == self.colorizer.name else f"{Path(self.key).name} ({self.colorizer.name})"
         return {"key": self.key, "label": label, "model": self.colorizer.name, "options": options,
-                "uses_mask": bool(getattr(backend, "uses_base", False))}
+                "uses_mask": spec.capabilities.inpaints}
 
 
 class ModelWorker:
@@ -281,10 +280,10 @@ class ModelWorker:
 
     @staticmethod
     def _default_keys(default: str) -> list[str]:
-        from inkwash.infer import REGISTRY
+        from inkwash.models import registry
 
         rank = {n: i for i, n in enumerate(MODEL_ORDER)}
-        names = [n for n in REGISTRY if n not in FILE_ONLY]
+        names = [n for n in registry.names() if registry.get(n).capabilities.weights != "file"]
         return [default] + sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
 
     def _load(self, slot: ModelSlot) -> None:
@@ -404,7 +403,7 @@ def colorize_job(slot: ModelSlot, args: dict) -> dict[str, Image.Image]:
         hints = hints_from_json(args["hints_json"], args["lineart"].size, where="hints_json")
     # sampling options plug in for models that declare them (StablePaint); others refuse them by name
     sampling = {k: args[k] for k in ("steps", "strength") if args.get(k) is not None}
-    unsupported = set(sampling) - set(getattr(colorizer.backend, "sampling_options", ()))
+    unsupported = set(sampling) - set(colorizer.spec.sampling)
     if unsupported:
         raise InkwashError(f"model {slot.key!r} takes no {', '.join(sorted(unsupported))}; leave it out")
     return colorizer.colorize_layers(args["lineart"], hints, mask=args.get("mask"), base=args.get("base"),

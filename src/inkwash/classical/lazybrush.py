@@ -31,7 +31,6 @@ from dataclasses import dataclass
 import cv2
 import maxflow
 import numpy as np
-from scipy import ndimage
 
 PAPER = np.ones(3, np.float32)  # colour of the unhinted "paper" label
 
@@ -111,6 +110,8 @@ def region_seeds(intensity: np.ndarray, seeds: np.ndarray, strength: np.ndarray,
     if cfg.fill_unhinted:
         if n_colours == 0:
             return seeds, strength
+        from scipy import ndimage  # 0.6 s to import: only this option needs it
+
         # Nearest stroke pixel of every pixel; an unhinted core takes the label of the stroke nearest to it.
         d_stroke, (iy, ix) = ndimage.distance_transform_edt(seeds < 0, return_indices=True)
         nearest = seeds[iy, ix]
@@ -264,3 +265,27 @@ def lazybrush(intensity: np.ndarray, hints: np.ndarray, config: LazyBrushConfig 
     """
     labels, palette = lazybrush_labels(intensity, hints, config)
     return palette[labels]
+
+
+class LazyBrushModel:
+    """The model stage of `inkwash.infer.Colorizer` for LazyBrush: a flat fill at the lineart's own resolution.
+
+    No weights; options are `LazyBrushConfig`'s fields. Deterministic: the seed has nothing to vary.
+    """
+
+    resolution, multiple, hint_scale = None, 1, 1  # the full-resolution lineart and hints, no padding
+    lines_over, paints_lines = True, False  # a flat layer the lines are multiplied over; it draws no lines itself
+
+    def __init__(self, weights: object = None, **options: object):
+        from inkwash.errors import InkwashError
+
+        if weights is not None:
+            raise InkwashError("lazybrush has no weights; use --model lazybrush without a path")
+        try:
+            self.config = LazyBrushConfig(**options)  # type: ignore[arg-type]
+        except TypeError as exc:
+            raise InkwashError(f"lazybrush: unknown option ({exc})") from None
+
+    def run(self, canvas, seed: int | None = None) -> np.ndarray:
+        """canvas.lines (H,W) in [0,1], canvas.hints (H,W,4) -> the flat colour layer (H,W,3) in [0,1]."""
+        return lazybrush(canvas.lines, canvas.hints, self.config)

@@ -1,9 +1,10 @@
 """`inkwash colorize`: one lineart or a folder of them, through `inkwash.infer.Colorizer`.
 
-Batch naming convention (--batch DIR): for every lineart `NAME.EXT` in DIR (subfolders included), hints
-are read from `NAME.hints.json` or `NAME.hints.<image ext>` and a selection mask from `NAME.mask.<image ext>`
-beside it (both optional); files named `*.hints.*` / `*.mask.*` are never treated as linearts. Outputs go
-to OUTDIR/NAME.png (same subfolders), with --layers also NAME_flat.png and NAME_lines.png.
+Batch naming convention (--batch DIR): for every lineart `NAME.EXT` in DIR (subfolders included), hints are
+read from `NAME.hints.json`, `NAME.hints.png`, `NAME-hints.png` or `NAME_hints.png` (any image suffix) and a
+selection mask from `NAME.mask.png` / `NAME-mask.png` / `NAME_mask.png` beside it (both optional); such files
+are never coloured as linearts. Outputs go to OUTDIR/NAME.png (same subfolders), with --layers also
+NAME_flat.png and NAME_lines.png; outputs that exist are skipped (a rerun finishes an interrupted batch).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from inkwash.cli._app import app
 from inkwash.errors import InkwashError
 
 DEFAULT_MODEL = "paintstorch"  # the shipped default weights (src/inkwash/weights/paintstorch)
+COMPANIONS = ("hints", "mask")
+SEPARATORS = (".", "-", "_")  # NAME.hints.png, NAME-hints.png, NAME_hints.png
 _console = Console(stderr=True, soft_wrap=True)
 
 
@@ -31,65 +34,112 @@ def layer_paths(out: Path, layers: bool) -> dict[str, Path]:
     return paths
 
 
-def _is_companion(path: Path) -> bool:
-    return any(part in (".hints", ".mask") for part in path.suffixes[-2:-1])
-
-
-def companion(lineart: Path, kind: str) -> Optional[Path]:
-    """`cat.png` -> `cat.hints.json` / `cat.hints.png` (any image suffix) / `cat.mask.png`, if present."""
-    from inkwash.io import IMAGE_SUFFIXES
-
-    suffixes = ([".json"] if kind == "hints" else []) + sorted(IMAGE_SUFFIXES)
-    for suffix in suffixes:
-        for cand in (lineart.with_name(f"{lineart.stem}.{kind}{suffix}"),
-                     lineart.with_name(f"{lineart.stem}.{kind}{suffix.upper()}")):
-            if cand.is_file():
-                return cand
+def companion_name(path: Path) -> tuple[str, str] | None:
+    """`cat-hints.png` -> ("cat", "hints"); None for a file not named like a companion."""
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    for kind in COMPANIONS:
+        for sep in SEPARATORS:
+            tail = sep + kind
+            if stem.lower().endswith(tail) and len(stem) > len(tail):
+                return stem[: -len(tail)], kind
     return None
 
 
-def colorize_one(colorizer, lineart: Path | str, hints, mask, out: Path, layers: bool, overwrite: bool,
-                 seed: Optional[int], base: Optional[Path] = None) -> list[Path]:
-    """Colour one lineart and write its layers atomically; refuses to overwrite before doing any work."""
+def companion(lineart: Path, kind: str) -> Optional[Path]:
+    """`cat.png` -> its hints (`cat.hints.json`, `cat.hints.png`, `cat-hints.png`, `cat_hints.png`, any image
+    suffix) or mask (`cat.mask.png`, ...), if present."""
+    from inkwash.io import IMAGE_SUFFIXES
+
+    suffixes = ([".json"] if kind == "hints" else []) + sorted(IMAGE_SUFFIXES)
+    for sep in SEPARATORS:
+        for suffix in suffixes:
+            for cand in (lineart.with_name(f"{lineart.stem}{sep}{kind}{suffix}"),
+                         lineart.with_name(f"{lineart.stem}{sep}{kind}{suffix.upper()}")):
+                if cand.is_file():
+                    return cand
+    return None
+
+
+def split_batch(files: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """A folder's images -> (linearts, [(file, why it is not coloured)]): companions of a present lineart are
+    used by it; files named like a companion whose lineart is missing are reported, never coloured."""
+    stems = {(p.parent, p.stem) for p in files}
+    linearts, odd = [], []
+    for p in files:
+        named = companion_name(p)
+        if named is None:
+            linearts.append(p)
+        elif (p.parent, named[0]) not in stems:
+            odd.append((p, f"named like the {named[1]} of {named[0]}, but no {named[0]} lineart is beside it"))
+    return linearts, odd
+
+
+def check_outputs(paths: list[Path], overwrite: bool) -> None:
+    """Refuse, before any work, outputs that exist (without --overwrite) or cannot be written."""
+    for p in paths:
+        if p.exists() and not overwrite:
+            raise InkwashError(f"{p}: already exists; pass --overwrite to replace it")
+        if p.is_dir():
+            raise InkwashError(f"{p}: is a folder; give a file name for the output")
+        parent = p.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise InkwashError(f"{p}: cannot be written ({parent} is not a folder)")
+
+
+def write_layers(result: dict, out: Path, layers: bool, overwrite: bool) -> list[Path]:
     from inkwash.io import save_image
 
-    paths = layer_paths(out, layers)
-    if not overwrite:
-        for p in paths.values():
-            if p.exists():
-                raise InkwashError(f"{p}: already exists; pass --overwrite to replace it")
-    result = colorizer.colorize_layers(lineart, hints, mask=mask, base=base, seed=seed)
-    return [save_image(result[k], p, overwrite=overwrite) for k, p in paths.items()]
+    return [save_image(result[k], p, overwrite=overwrite) for k, p in layer_paths(out, layers).items()]
 
 
-def _run_batch(colorizer, folder: Path, out_dir: Path, layers: bool, overwrite: bool, seed: Optional[int]) -> None:
+def _warn(msg: str) -> None:
+    _console.print(f"[yellow]warning[/] {msg}", markup=True, highlight=False)
+
+
+def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], folder: Path, out_dir: Path,
+               layers: bool, overwrite: bool, seed: Optional[int], sampling: dict) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from inkwash.io import list_images
+    from inkwash.infer import prepare
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InkwashError(f"{out_dir}: exists and is not a folder; give a folder to -o with --batch")
-    linearts = [p for p in list_images(folder) if not _is_companion(p)]
-    if not linearts:
-        raise InkwashError(f"{folder}: no linearts found (PNG, JPEG, WebP, BMP, TIFF)")
     failed: list[tuple[Path, str]] = []
+    skipped: list[Path] = []
+    needs_hints = colorizer.spec.capabilities.needs_hints
     columns = (TextColumn("colorize"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                TextColumn("{task.fields[name]}"))
     with Progress(*columns, console=_console, transient=False) as progress:
         task = progress.add_task("colorize", total=len(linearts), name="")
         for path in linearts:
             rel = path.relative_to(folder)
+            out = out_dir / rel.with_suffix(".png")
             progress.update(task, name=str(rel))
+            if not overwrite and any(p.exists() for p in layer_paths(out, layers).values()):
+                skipped.append(rel)
+                progress.advance(task)
+                continue
+            hints = companion(path, "hints")
+            if hints is None and needs_hints:
+                progress.console.print(f"[yellow]warning[/] {rel}: no hints beside it ({path.stem}.hints.json, "
+                                       f"{path.stem}-hints.png, ...); {colorizer.name} leaves it uncoloured",
+                                       markup=True, highlight=False)
             try:
-                colorize_one(colorizer, path, companion(path, "hints"), companion(path, "mask"),
-                             out_dir / rel.with_suffix(".png"), layers, overwrite, seed)
+                inputs = prepare(path, hints, companion(path, "mask"))
+                write_layers(colorizer.colorize_inputs(inputs, seed, **sampling), out, layers, overwrite)
             except InkwashError as exc:
                 failed.append((rel, str(exc)))
+            except Exception as exc:  # noqa: BLE001 - one broken file must not lose the rest of the batch
+                failed.append((rel, f"internal error ({type(exc).__name__}: {exc}); please report it"))
             progress.advance(task)
-    done = len(linearts) - len(failed)
+    for p, why in odd:
+        _console.print(f"[yellow]not coloured[/] {p.relative_to(folder)}: {why}", markup=True, highlight=False)
     for rel, msg in failed:
         _console.print(f"[yellow]skipped[/] {rel}: {msg}", markup=True, highlight=False)
-    _console.print(f"{done} of {len(linearts)} linearts coloured into {out_dir}")
+    done = len(linearts) - len(failed) - len(skipped)
+    _console.print(f"{done} of {len(linearts)} linearts coloured into {out_dir}"
+                   + (f"; {len(skipped)} skipped because their output exists (--overwrite redoes them)"
+                      if skipped else ""))
     if failed:
         raise InkwashError(f"{len(failed)} of {len(linearts)} linearts failed (listed above); the others were written")
 
@@ -106,10 +156,11 @@ def colorize(
                                         help="Selection: white = colour here; elsewhere --base (or the lineart) "
                                              "stays, pixel for pixel."),
     base: Optional[Path] = typer.Option(None, "--base",
-                                        help="With --mask: a previous result or your own painting to keep "
-                                             "outside the mask (the iterative workflow)."),
+                                        help="With --mask: a previous result or your own painting (at the "
+                                             "lineart's size) to keep outside the mask (the iterative workflow)."),
     model: Optional[str] = typer.Option(None, "--model",
-                                        help=f"Model name or weights path (default: {DEFAULT_MODEL})."),
+                                        help=f"Model name, model folder, training run or .onnx file "
+                                             f"(default: {DEFAULT_MODEL})."),
     method: Optional[str] = typer.Option(None, "--method", help="Alias of --model (e.g. --method lazybrush)."),
     batch: Optional[Path] = typer.Option(None, "--batch", help="Colour every lineart in this folder (see below)."),
     layers: bool = typer.Option(False, "--layers", help="Also write OUT_flat.png and OUT_lines.png."),
@@ -141,25 +192,31 @@ def colorize(
     --model lazybrush is the classical flat-fill baseline, --model RUN a folder made by `inkwash train`.
 
     Batch: inkwash colorize --batch linearts/ -o coloured/ reads NAME.png with NAME.hints.json or
-    NAME.hints.png (and NAME.mask.png) beside it and writes coloured/NAME.png; bad files are reported
-    and skipped, and the exit code is 2 if any failed.
+    NAME-hints.png (and NAME.mask.png) beside it and writes coloured/NAME.png; bad files are reported
+    and skipped, existing outputs are kept (rerun to finish a batch), and the exit code is 2 if any failed.
 
     Variations (a model that samples): inkwash colorize LINEART --hints H --model runs/sp --steps 20
     --strength 0.5 --variations 4 -o out.png writes out_v1.png..out_v4.png.
     """
-    from inkwash.infer import Colorizer
+    from inkwash.infer import Colorizer, prepare, resolve_model
 
+    # 1. every check that needs no model: flags, the model's name and capabilities, the input files
     if model and method and model != method:
         raise InkwashError(f"--model {model} and --method {method} disagree; give one of them")
     name = model or method or DEFAULT_MODEL
     if (lineart is None) == (batch is None):
         raise InkwashError("give either one LINEART or --batch DIR (not both, not neither)")
+    spec, weights = resolve_model(name)
+    learned = spec.name != "lazybrush"
     options: dict = {"fill_unhinted": True} if fill_unhinted else {}
-    if fill_unhinted and name != "lazybrush":
+    if fill_unhinted and learned:
         raise InkwashError("--fill-unhinted applies to --model lazybrush only")
-    if name == "lazybrush" and (resolution is not None or not lines_over):
+    if not learned and (resolution is not None or not lines_over):
         raise InkwashError("--resolution and --no-lines-over apply to learned models, not lazybrush")
     if resolution is not None:
+        if resolution < 16:
+            raise InkwashError(f"--resolution {resolution}: give a short side of at least 16 px (or leave it out "
+                               "for the model's training size)")
         options["resolution"] = resolution
     if not lines_over:
         options["lines_over"] = False
@@ -167,31 +224,42 @@ def colorize(
         raise InkwashError("--base is kept outside --mask; give a --mask too")
     if variations is not None and variations < 1:
         raise InkwashError(f"--variations {variations}: give 1 or more")
-    colorizer = Colorizer.from_pretrained(name, **options)
     sampling = {k: v for k, v in {"steps": steps, "strength": strength}.items() if v is not None}
-    if sampling or variations is not None:
-        if not getattr(colorizer.backend, "samples", False):
-            raise InkwashError(f"--steps, --strength and --variations apply to models that sample (stablepaint), "
-                               f"not {colorizer.name}")
-        colorizer.backend.with_sampling(**sampling)
+    if (sampling or variations is not None) and not spec.capabilities.samples:
+        raise InkwashError(f"--steps, --strength and --variations apply to models that sample (stablepaint), "
+                           f"not {spec.name}")
+    if steps is not None and steps < 1:
+        raise InkwashError(f"--steps {steps}: give at least 1")
+    if strength is not None and not 0.0 <= strength <= 1.0:
+        raise InkwashError(f"--strength {strength}: give a value in [0, 1] (0 = context, 1 = pure noise)")
+
     if batch is not None:
+        from inkwash.io import list_images
+
         if hints is not None or mask is not None or base is not None:
             raise InkwashError("--batch finds hints and masks by name (NAME.hints.png, NAME.mask.png); "
                                "drop --hints/--mask")
         if variations is not None:
             raise InkwashError("--variations works on one lineart; drop --batch")
-        _run_batch(colorizer, batch, out, layers, overwrite, seed)
+        if out.exists() and not out.is_dir():
+            raise InkwashError(f"{out}: exists and is not a folder; give a folder to -o with --batch")
+        linearts, odd = split_batch(list_images(batch))
+        if not linearts:
+            raise InkwashError(f"{batch}: no linearts found (PNG, JPEG, WebP, BMP, TIFF)")
+        colorizer = Colorizer(spec.open(weights, **options))
+        _run_batch(colorizer, linearts, odd, batch, out, layers, overwrite, seed, sampling)
         return
+
+    inputs = prepare(lineart, hints, mask, base)
     if variations is not None:
         first = 0 if seed is None else seed
-        outs = [out.with_name(f"{out.stem}_v{i + 1}{out.suffix or '.png'}") for i in range(variations)]
-        if not overwrite:  # refuse before sampling anything
-            for p in (p for o in outs for p in layer_paths(o, layers).values()):
-                if p.exists():
-                    raise InkwashError(f"{p}: already exists; pass --overwrite to replace it")
-        written = [p for i, o in enumerate(outs)
-                   for p in colorize_one(colorizer, lineart, hints, mask, o, layers, overwrite, first + i, base)]
-        _console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
-        return
-    written = colorize_one(colorizer, lineart, hints, mask, out, layers, overwrite, seed, base)
+        outs = [(out.with_name(f"{out.stem}_v{i + 1}{out.suffix or '.png'}"), first + i) for i in range(variations)]
+    else:
+        outs = [(out, seed)]
+    check_outputs([p for o, _ in outs for p in layer_paths(o, layers).values()], overwrite)
+    if hints is None and spec.capabilities.needs_hints:
+        _warn(f"no --hints: {spec.name} fills regions from hint strokes, so the lineart stays uncoloured")
+    colorizer = Colorizer(spec.open(weights, **options))
+    written = [p for o, s in outs for p in write_layers(colorizer.colorize_inputs(inputs, s, **sampling), o,
+                                                        layers, overwrite)]
     _console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)

@@ -62,7 +62,7 @@ def _contact_sheet(rows: list[list], labels: list[str], height: int = 256):
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results (created; its demo files are replaced).")] = Path("demo-out"),
-    examples: Annotated[Path, typer.Option(help="Folder of examples: one sub-folder each with lineart.png, hints.json, illustration.png.")] = Path("examples"),
+    examples: Annotated[Path | None, typer.Option(help="Folder of examples: one sub-folder each with lineart.png, hints.json, illustration.png (default: the examples shipped with inkwash).", show_default=False)] = None,
     model: Annotated[str, typer.Option(help="Model name or weights path for the colorization.")] = DEFAULT_MODEL,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help=f"Also colour with {BASELINE} for comparison (EXAMPLE_{BASELINE}.png).")] = True,
 ) -> None:
@@ -81,8 +81,12 @@ def demo(
     from inkwash.io import save_image
     from inkwash.lineart import load_lineart
 
+    if examples is None:
+        from importlib.resources import files
+
+        examples = Path(str(files("inkwash") / "examples"))  # shipped in the package: works from any folder
     if not examples.is_dir():
-        raise InkwashError(f"{examples}: no examples folder (run from the repository root, or pass --examples)")
+        raise InkwashError(f"{examples}: no examples folder; pass --examples FOLDER")
     folders = sorted(d for d in examples.iterdir() if (d / "lineart.png").is_file())
     if not folders:
         raise InkwashError(f"{examples}: no sub-folder with a lineart.png")

@@ -43,14 +43,16 @@ def serve(
     Open http://127.0.0.1:7860 and colour as you draw: load a lineart, paint colour strokes (and a mask),
     and the result follows a moment after each stroke. Requests are queued to one model worker.
     """
+    from inkwash.errors import require
+
+    for module in ("fastapi", "uvicorn", "multipart"):
+        require(module, "app")
     from inkwash.app.server import LOOPBACK_HOSTS, ServerConfig
     from inkwash.app.server import serve as run_server
 
     keys = tuple(k.strip() for k in models.split(",") if k.strip()) if models else None
     if keys is not None and model not in keys:
         keys = (model,) + keys
-    if any(k.endswith(".onnx") for k in (keys or (model,))):
-        import inkwash.export  # noqa: F401  (registers the "onnx" kind that .onnx files name)
     if not 1 <= port <= 65535:
         raise InkwashError(f"--port {port}: give a port between 1 and 65535")
     if max_upload_mb <= 0 or max_megapixels <= 0:

@@ -1,23 +1,28 @@
-"""`inkwash train paintstorch|alacgan|stenciltorch|stablepaint`: train a registered model, one shared loop."""
+"""`inkwash train NAME`: one command per trainable model, generated from the model specs; and `train publish`.
+
+Every command has the same options (data, run folder, settings file, --set, steps, batch, size, preset, resume,
+device, workers) plus the options a spec declares (`ModelSpec.train_options`, e.g. StablePaint's --stage).
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import typer
 
 from inkwash.cli._app import train_app
+from inkwash.models import registry
+from inkwash.models.spec import ModelSpec
 
 
 def _run(name: str, data: str, out: Path, config: Optional[Path], sets: list[str], steps: Optional[int],
          batch_size: Optional[int], size: Optional[int], preset: Optional[str], resume: bool, device: str,
          workers: Optional[int], extra: Optional[dict] = None) -> None:
-    """Any registered model: its registry entry names the trainer that make_config and train dispatch to.
-
-    `extra`: model-specific flags as dotted settings (None values are left to the config)."""
+    """Any registered model: flags become dotted settings over the preset, the TOML file and --set."""
     from inkwash.train.config import parse_set
-    from inkwash.train.paintstorch import make_config, train
+    from inkwash.train.run import make_config, train
 
     overrides = parse_set(sets)
     flags = {"loop.steps": steps, "data.batch_size": batch_size, "data.size": size, "loop.device": device,
@@ -27,90 +32,57 @@ def _run(name: str, data: str, out: Path, config: Optional[Path], sets: list[str
     train(cfg, data, out, resume=resume)
 
 
-_DATA = typer.Option(..., "--data", help="Folder of illustrations, a prepared dataset, or 'synthetic'.")
-_OUT = typer.Option(..., "--out", help="Run folder: config.json, checkpoints/, tb/, model.safetensors.")
-_CONFIG = typer.Option(None, "--config",
-                       help="TOML file of settings (tables model, loss, optim, data, loop; top-level preset).")
-_SET = typer.Option([], "--set", help="Override one setting, e.g. --set loss.lambda_adv=1e-4 (repeatable).")
-_STEPS = typer.Option(None, "--steps", help="Stop after N iterations (default: 100 epochs, thesis IV.2.2.4).")
-_BATCH = typer.Option(None, "--batch-size", help="Images per process per step (default 4).")
-_SIZE = typer.Option(None, "--size", help="Training crop size in px, a multiple of 16 (default 512).")
-_PRESET = typer.Option(None, "--preset", show_default=False,
-                       help="Network size: tiny (tests), small (CPU), base (AlacGAN widths; the default unless "
-                            "--config sets `preset`).")
-_RESUME = typer.Option(False, "--resume", help="Continue RUN from its latest checkpoint.")
-_DEVICE = typer.Option("auto", "--device", help="auto, cpu or cuda.")
-_WORKERS = typer.Option(None, "--workers", help="Data loader processes (default 2).")
+# (parameter name, annotation, typer option) shared by every model's command, in --help order
+_COMMON: list[tuple[str, Any, Any]] = [
+    ("data", str, typer.Option(..., "--data", help="Folder of illustrations, a prepared dataset, or 'synthetic'.")),
+    ("out", Path, typer.Option(..., "--out", help="Run folder: config.json, checkpoints/, tb/, model/ (the "
+                                                  "exported model).")),
+    ("config", Optional[Path], typer.Option(None, "--config", help="TOML file of settings (tables model, loss, "
+                                                                   "optim, data, loop; top-level preset).")),
+    ("sets", list[str], typer.Option([], "--set", help="Override one setting, e.g. --set loss.lambda_adv=1e-4 "
+                                                       "(repeatable).")),
+    ("steps", Optional[int], typer.Option(None, "--steps", help="Stop after N iterations (default: 100 epochs, "
+                                                                "thesis IV.2.2.4).")),
+    ("batch_size", Optional[int], typer.Option(None, "--batch-size", help="Images per process per step "
+                                                                          "(default 4).")),
+    ("size", Optional[int], typer.Option(None, "--size", help="Training image size in px, a multiple of 16 "
+                                                              "(default 512).")),
+    ("preset", Optional[str], typer.Option(None, "--preset", show_default=False,
+                                           help="Network size: tiny (tests), small (CPU), base (the default "
+                                                "unless --config sets `preset`).")),
+    ("resume", bool, typer.Option(False, "--resume", help="Continue RUN from its latest checkpoint.")),
+    ("device", str, typer.Option("auto", "--device", help="auto, cpu or cuda.")),
+    ("workers", Optional[int], typer.Option(None, "--workers", help="Data loader processes (default 2).")),
+]
 
 
-@train_app.command("paintstorch")
-def paintstorch(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _CONFIG, sets: list[str] = _SET,
-                steps: Optional[int] = _STEPS, batch_size: Optional[int] = _BATCH, size: Optional[int] = _SIZE,
-                preset: Optional[str] = _PRESET, resume: bool = _RESUME, device: str = _DEVICE,
-                workers: Optional[int] = _WORKERS) -> None:
-    """inkwash train paintstorch --data synthetic --out runs/pt-smoke --preset tiny --size 64 --steps 50
-
-    Train PaintsTorch (thesis IV.2): G1 colorizer, G2 lineart redrawer, F1-conditioned WGAN-GP critic.
-    Multi-GPU: torchrun --nproc_per_node 8 -m inkwash train paintstorch --data DIR --out RUN
-    """
-    _run("paintstorch", data, out, config, sets, steps, batch_size, size, preset, resume, device, workers)
+def _param(name: str) -> str:
+    return name.replace(".", "_")
 
 
-@train_app.command("alacgan")
-def alacgan(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _CONFIG, sets: list[str] = _SET,
-            steps: Optional[int] = _STEPS, batch_size: Optional[int] = _BATCH, size: Optional[int] = _SIZE,
-            preset: Optional[str] = _PRESET, resume: bool = _RESUME, device: str = _DEVICE,
-            workers: Optional[int] = _WORKERS) -> None:
-    """inkwash train alacgan --data synthetic --out runs/alac-smoke --preset tiny --size 64 --steps 50
+def _command_for(spec: ModelSpec) -> Callable[..., None]:
+    """A Typer command training `spec`: the common options plus the spec's own, with a runnable --help."""
+    own = [(_param(o.setting), Optional[str], typer.Option(None, o.flag, help=o.help)) for o in spec.train_options]
 
-    Train the AlacGAN baseline (Ci et al. 2018): no G2, random-pixel hints; otherwise as paintstorch.
-    """
-    _run("alacgan", data, out, config, sets, steps, batch_size, size, preset, resume, device, workers)
+    def command(**kwargs: Any) -> None:
+        extra = {o.setting: kwargs.pop(_param(o.setting)) for o in spec.train_options}
+        _run(spec.name, extra=extra, **kwargs)
 
-
-@train_app.command("stenciltorch")
-def stenciltorch(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _CONFIG, sets: list[str] = _SET,
-                 steps: Optional[int] = _STEPS, batch_size: Optional[int] = _BATCH, size: Optional[int] = _SIZE,
-                 preset: Optional[str] = _PRESET, resume: bool = _RESUME, device: str = _DEVICE,
-                 workers: Optional[int] = _WORKERS) -> None:
-    """inkwash train stenciltorch --data synthetic --out runs/st-smoke --preset tiny --size 64 --steps 50
-
-    Train StencilTorch (thesis IV.3): colour inside a mask from the composite, the mask, hints and F1.
-
-    A guide decoder trains alongside (loss.w_guide, default 0.1) and is never exported; the critic is PaintsTorch's.
-
-    CPU-sized recipe: --config recipes/stenciltorch.toml
-
-    Multi-GPU: torchrun --nproc_per_node 8 -m inkwash train stenciltorch --data DIR --out RUN
-    """
-    _run("stenciltorch", data, out, config, sets, steps, batch_size, size, preset, resume, device, workers)
+    params = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=ann)
+              for n, ann, opt in _COMMON + own]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {n: ann for n, ann, _ in _COMMON + own}
+    stage = " --stage autoencoder" if any(o.flag == "--stage" for o in spec.train_options) else ""
+    command.__doc__ = (
+        f"inkwash train {spec.name}{stage} --data synthetic --out runs/{spec.name}-smoke --preset tiny --size 64 "
+        f"--steps 50\n\n{spec.description}.\n\n{spec.train_help}\n\n"
+        f"Multi-GPU: torchrun --nproc_per_node 8 -m inkwash train {spec.name} --data DIR --out RUN")
+    command.__name__ = f"train_{spec.name}"
+    return command
 
 
-@train_app.command("stablepaint")
-def stablepaint(data: str = _DATA, out: Path = _OUT, config: Optional[Path] = _CONFIG, sets: list[str] = _SET,
-                stage: Optional[str] = typer.Option(None, "--stage",
-                                                    help="autoencoder, context or noise (in that order; default "
-                                                         "autoencoder, or the config's `stage`)."),
-                previous: Optional[str] = typer.Option(None, "--previous",
-                                                       help="Run folder of the previous stage (context, noise)."),
-                steps: Optional[int] = _STEPS, batch_size: Optional[int] = _BATCH, size: Optional[int] = _SIZE,
-                preset: Optional[str] = _PRESET, resume: bool = _RESUME, device: str = _DEVICE,
-                workers: Optional[int] = _WORKERS) -> None:
-    """inkwash train stablepaint --stage autoencoder --data synthetic --out runs/sp-ae --preset tiny --size 64
-
-    Train StablePaint (thesis IV.4), latent diffusion on lineart + hints, one stage per run folder:
-
-      inkwash train stablepaint --stage autoencoder --data DIR --out runs/sp-ae
-
-      inkwash train stablepaint --stage context --previous runs/sp-ae --data DIR --out runs/sp-ctx
-
-      inkwash train stablepaint --stage noise --previous runs/sp-ctx --data DIR --out runs/sp
-
-    Each stage freezes the networks it inherits and exports all of them: colour with --model runs/sp.
-    Use the same --preset/--config for the three stages. CPU-sized recipe: --config recipes/stablepaint.toml
-    """
-    _run("stablepaint", data, out, config, sets, steps, batch_size, size, preset, resume, device, workers,
-         {"stage": stage, "previous": previous})
+for _name in registry.names(trainable=True):
+    train_app.command(_name)(_command_for(registry.get(_name)))
 
 
 @train_app.command("publish")
@@ -122,8 +94,8 @@ def publish(run: Path = typer.Argument(..., help="A run folder made by inkwash t
             overwrite: bool = typer.Option(False, "--overwrite", help="Replace DST's files.")) -> None:
     """inkwash train publish runs/default src/inkwash/weights/paintstorch --data data/ocal
 
-    Make a run shippable: float16 weights (half the size), its config, and a model card with the data's
-    split sizes and licence. `inkwash colorize --model DST` then uses it.
+    Make a run shippable: float16 weights (half the size), its model-only config, and a model card with the
+    data's split sizes and licence. `inkwash colorize --model DST` then uses it.
     """
     from inkwash.publish import publish as _publish
 

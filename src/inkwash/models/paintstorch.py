@@ -9,15 +9,19 @@ Data flow at input size S (S divisible by 16):
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
+from inkwash.canvas import Canvas, encode_hints
 from inkwash.errors import InkwashError
 from inkwash.models.blocks import ResNeXtBottleneck, UpShuffle, conv_act, tunnel
+from inkwash.models.serialize import SavedModel, load_state, read_model
+
+FAMILY = ("paintstorch", "alacgan")  # the models this file's generator serves
 
 
 @dataclass
@@ -177,34 +181,63 @@ def build_networks(cfg: PaintsTorchConfig) -> dict[str, nn.Module]:
     return nets
 
 
-def load_generator(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, nn.Module, dict]:
-    """Rebuild the exported colorizer of a run: (G1, F1, config dict), both in eval mode and frozen.
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, nn.Module, SavedModel]:
+    """Rebuild a saved PaintsTorch/AlacGAN colorizer: (G1, F1, the saved model), both in eval mode and frozen.
 
-    Reads RUN/config.json and RUN/model.safetensors (keys "g1.*", plus "f1.*" when F1 is our own).
+    path: a model folder (config.json + model.safetensors, keys "g1.*" and "f1.*" when F1 is our own), its
+    model.safetensors, or a training run (its RUN/model/ export).
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     from inkwash.models.features import build_f1
 
-    run_dir = Path(run_dir)
-    cfg_path, weights = run_dir / "config.json", run_dir / "model.safetensors"
-    for p in (cfg_path, weights):
-        if not p.is_file():
-            raise InkwashError(f"{p}: missing; train a model first (inkwash train paintstorch --out {run_dir})")
+    saved = read_model(path)
+    if saved.name not in FAMILY:
+        raise InkwashError(f"{saved.folder}: a {saved.name!r} model, not paintstorch/alacgan; use --model {saved.name}")
+    cfg = PaintsTorchConfig.from_dict(saved.model)
+    tensors = saved.tensors(str(device))
+    g1 = load_state(Generator(cfg, 1, 3), tensors, "g1", saved.folder)
+    f1_state = {k[3:]: v for k, v in tensors.items() if k.startswith("f1.")}
     try:
-        full = json.loads(cfg_path.read_text())
-        mcfg = PaintsTorchConfig.from_dict(full["model"])
-        state = load_file(str(weights), device=str(device))
-    except (OSError, ValueError, KeyError, SafetensorError, json.JSONDecodeError) as exc:
-        raise InkwashError(f"{run_dir}: unreadable model export ({exc}); re-export or retrain") from None
-    g1 = Generator(mcfg, 1, 3)
-    g1.load_state_dict({k[3:]: v for k, v in state.items() if k.startswith("g1.")})
-    f1_state = {k[3:]: v for k, v in state.items() if k.startswith("f1.")}
-    f1 = build_f1(mcfg, state=f1_state or None)
+        f1 = build_f1(cfg, state=f1_state or None)
+    except RuntimeError:
+        raise InkwashError(f"{saved.folder}: its F1 weights do not fit config.json; re-export the model") from None
     for m in (g1, f1):
         m.to(device).eval().requires_grad_(False)
-    return g1, f1, full
+    return g1, f1, saved
+
+
+# ---------------------------------------------------------------- inference
+
+
+class PaintsTorchModel:
+    """The model stage of `inkwash.infer.Colorizer` for a trained PaintsTorch or AlacGAN G1 with its F1.
+
+    Paints on a canvas (inkwash.canvas) whose short side is `resolution` (default: the training size) and whose
+    sides are multiples of 16, hints at a quarter; a deterministic generator, so the seed changes nothing.
+    """
+
+    multiple, hint_scale, paints_lines = 16, 4, True
+
+    def __init__(self, weights: str | Path, resolution: int | None = None, lines_over: bool = True,
+                 device: str = "cpu"):
+        self.g1, self.f1, self.saved = load_generator(weights, device)
+        self.device = torch.device(device)
+        self.resolution = check_resolution(resolution or self.saved.resolution or 512)
+        self.lines_over = bool(lines_over)
+
+    @torch.inference_mode()
+    def run(self, canvas: Canvas, seed: int | None = None) -> np.ndarray:
+        """canvas.lines (h,w), canvas.hints (h/4,w/4,4) -> colour (h,w,3) float32 in [0,1]."""
+        x = torch.from_numpy(canvas.lines * 2.0 - 1.0)[None, None].to(self.device)
+        hint = torch.from_numpy(encode_hints(canvas.hints)).permute(2, 0, 1)[None].to(self.device)
+        y = self.g1(x, hint, self.f1(x))
+        return np.clip((y[0].permute(1, 2, 0).float().cpu().numpy() + 1.0) / 2.0, 0.0, 1.0)
+
+
+def check_resolution(resolution: int) -> int:
+    """A working resolution a model can paint at, or an InkwashError."""
+    if int(resolution) < 16:
+        raise InkwashError(f"resolution {resolution}: must be at least 16 px")
+    return int(resolution)
 
 
 def config_dict(cfg: NetConfig) -> dict:
@@ -213,4 +246,4 @@ def config_dict(cfg: NetConfig) -> dict:
 
 
 __all__ = ["NetConfig", "PaintsTorchConfig", "Generator", "decoder_stages", "decode", "Critic", "build_networks",
-           "load_generator", "config_dict"]
+           "load_generator", "config_dict", "PaintsTorchModel", "check_resolution", "FAMILY"]

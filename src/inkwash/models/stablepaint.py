@@ -19,7 +19,6 @@ and x0 clipping apply unchanged (no KL term, no latent rescaling); no attention 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -30,8 +29,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from inkwash.canvas import Canvas, encode_hints
+from inkwash.diffusion import CosineSchedule, SamplerConfig, sample
 from inkwash.errors import InkwashError
-from inkwash.models.stenciltorch import InpaintingBackend
+from inkwash.models.paintstorch import check_resolution
+from inkwash.models.serialize import SavedModel, load_state, read_model
 
 NAME = "stablepaint"
 NETWORKS = ("encoder", "decoder", "context", "unet")  # in the order the stages train them
@@ -62,27 +64,6 @@ class StablePaintConfig:
     def multiple(self) -> int:
         """Input sizes must be multiples of this: 8 for the autoencoder times the U-Net's halvings."""
         return 8 * 2 ** (len(self.unet_mults) - 1)
-
-
-@dataclass
-class SamplerConfig:
-    """How `sample` runs; the backend's options."""
-
-    steps: int = 20  # DDIM steps (Song et al. 2021 get good samples from 20-50)
-    strength: float = 0.5  # 0 = the decoded context latent, 1 = pure noise (thesis IV.4.4's corruption level)
-    sampler: str = "ddim"  # "ddim" (eta 0, deterministic given the start) or "ddpm" (eta 1, ancestral)
-    guidance: float = 2.0  # classifier-free guidance weight w (Ho & Salimans 2022); 1 = conditional only
-
-    def check(self) -> "SamplerConfig":
-        if self.steps < 1:
-            raise InkwashError(f"steps {self.steps}: give at least 1")
-        if not 0.0 <= self.strength <= 1.0:
-            raise InkwashError(f"strength {self.strength}: give a value in [0, 1] (0 = context, 1 = pure noise)")
-        if self.sampler not in ("ddim", "ddpm"):
-            raise InkwashError(f"sampler {self.sampler!r}: use ddim or ddpm")
-        if self.guidance < 0:
-            raise InkwashError(f"guidance {self.guidance}: give a value >= 0 (1 = no guidance)")
-        return self
 
 
 # ---------------------------------------------------------------- helpers
@@ -261,142 +242,31 @@ def build_networks(cfg: StablePaintConfig) -> dict[str, nn.Module]:
     return {"encoder": Encoder(cfg, 3), "decoder": Decoder(cfg), "context": Encoder(cfg, 8), "unet": NoiseUNet(cfg)}
 
 
-# ---------------------------------------------------------------- diffusion
-
-
-class CosineSchedule:
-    """The cosine noise schedule of Nichol & Dhariwal 2021 (eq. 17), as tables over t in [0,T).
-
-    alpha_bar(t) = f(t)/f(0), f(t) = cos^2(((t/T + s)/(1 + s)) * pi/2); betas clipped to 0.999.
-    """
-
-    def __init__(self, timesteps: int = 1000, s: float = 0.008):
-        self.T = timesteps
-        steps = torch.arange(timesteps + 1, dtype=torch.float64) / timesteps
-        f = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
-        betas = (1 - f[1:] / f[:-1]).clamp(max=0.999)
-        self.alpha_bar = torch.cumprod(1 - betas, 0).float()  # (T,), alpha_bar[t] for the noised x_t
-
-    def ab(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """alpha_bar at integer steps t (B,) shaped to broadcast over `like` (B,...); t = -1 means clean (1)."""
-        table = torch.cat([torch.ones(1), self.alpha_bar]).to(like.device)
-        return table[t.long() + 1].to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
-
-    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """x_t = sqrt(ab_t) x0 + sqrt(1 - ab_t) eps (Ho et al. 2020 eq. 4). x0, noise (B,C,h,w); t (B,)."""
-        ab = self.ab(t, x0)
-        return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
-
-    def step(self, x_t: torch.Tensor, eps: torch.Tensor, t: int, t_prev: int, eta: float,
-             noise: torch.Tensor | None) -> torch.Tensor:
-        """One DDIM update x_t -> x_{t_prev} (Song et al. 2021 eq. 12); eta 1 is DDPM's ancestral step.
-
-        t_prev = -1 lands on x0. x0 is clipped to [-1,1] (latents are tanh-bounded) and eps re-derived from it.
-        """
-        ab_t = self.ab(torch.full((x_t.shape[0],), t), x_t)
-        ab_p = self.ab(torch.full((x_t.shape[0],), t_prev), x_t)
-        x0 = ((x_t - (1 - ab_t).sqrt() * eps) / ab_t.sqrt()).clamp(-1, 1)  # 1. predicted x0
-        eps = (x_t - ab_t.sqrt() * x0) / (1 - ab_t).sqrt()  # 2. the noise consistent with the clipped x0
-        sigma = eta * ((1 - ab_p) / (1 - ab_t) * (1 - ab_t / ab_p)).clamp(min=0).sqrt()  # 3. eq. 16
-        x_prev = ab_p.sqrt() * x0 + (1 - ab_p - sigma**2).clamp(min=0).sqrt() * eps  # 4. direction to x_t
-        if noise is not None and eta > 0:
-            x_prev = x_prev + sigma * noise  # 5. fresh noise (none on the last step: sigma is 0 there)
-        return x_prev
-
-
-def timesteps_for(schedule: CosineSchedule, steps: int, strength: float) -> list[int]:
-    """Decreasing training steps a sampler visits: `steps` of them (fewer only if the range is shorter) spread
-    evenly from strength * T - 1 down to 0, so --steps is the number of network evaluations at any strength
-    (twice that with guidance). [] for strength 0: nothing to denoise."""
-    start = int(round(strength * schedule.T))
-    if start <= 0:
-        return []
-    grid = np.linspace(start - 1, 0, min(steps, start)).round().astype(int)
-    return sorted({int(t) for t in grid}, reverse=True)
-
-
-@torch.no_grad()
-def sample(unet: NoiseUNet, schedule: CosineSchedule, z_ctx: torch.Tensor, k: torch.Tensor, cfg: SamplerConfig,
-           generator: torch.Generator | None = None, keep: torch.Tensor | None = None,
-           z_base: torch.Tensor | None = None) -> torch.Tensor:
-    """A latent for context z_ctx (B,C,s,s) and k (B,8,8s,8s): starts at z_ctx noised to strength * T.
-
-    keep (B,1,s,s) in {0,1}, 1 = keep z_base (B,C,s,s) there (in-painting; None = colour everything).
-    Returns (B,C,s,s) in [-1,1]; exactly z_ctx (with z_base where keep) when strength is 0.
-    """
-
-    def randn() -> torch.Tensor:
-        return torch.randn(z_ctx.shape, generator=generator, dtype=torch.float32).to(z_ctx)
-
-    def paste(x: torch.Tensor, t: int) -> torch.Tensor:  # known latents noised to step t (t = -1: clean)
-        if keep is None or z_base is None:
-            return x
-        known = z_base if t < 0 else schedule.q_sample(z_base, torch.full((x.shape[0],), t), randn())
-        return torch.where(keep != 0, known, x)
-
-    ts = timesteps_for(schedule, cfg.steps, cfg.strength)
-    if not ts:
-        return paste(z_ctx, -1)
-    # at full strength the start is pure noise: alpha_bar(T-1) is ~0 under the cosine schedule
-    x = randn() if cfg.strength >= 1.0 else schedule.q_sample(z_ctx, torch.full((z_ctx.shape[0],), ts[0]), randn())
-    x = paste(x, ts[0])
-    uncond = drop_hints(k)
-    eta = 1.0 if cfg.sampler == "ddpm" else 0.0
-    for i, t in enumerate(ts):
-        t_prev = ts[i + 1] if i + 1 < len(ts) else -1
-        tt = torch.full((x.shape[0],), t, device=x.device)
-        if cfg.guidance == 1.0:
-            eps = unet(x, tt, z_ctx, k)
-        else:  # both branches in one batch: eps_u + w (eps_c - eps_u)
-            both = unet(torch.cat([x, x]), torch.cat([tt, tt]), torch.cat([z_ctx, z_ctx]), torch.cat([k, uncond]))
-            eps_c, eps_u = both.chunk(2)
-            eps = eps_u + cfg.guidance * (eps_c - eps_u)
-        x = paste(schedule.step(x, eps, t, t_prev, eta, randn() if eta > 0 else None), t_prev)
-    return x
-
-
 # ---------------------------------------------------------------- loading
 
 
 def load_stablepaint(path: str | Path, device: str | torch.device = "cpu",
-                     need: tuple[str, ...] = NETWORKS) -> tuple[dict[str, nn.Module], StablePaintConfig, dict]:
-    """The exported networks of a StablePaint run: ({name: module} for `need`, model config, full config dict).
+                     need: tuple[str, ...] = NETWORKS) -> tuple[dict[str, nn.Module], StablePaintConfig, SavedModel]:
+    """The saved networks of a StablePaint model: ({name: module} for `need`, model config, the saved model).
 
-    path: a run folder (config.json + model.safetensors) or its model.safetensors. Modules come in eval mode,
-    frozen. A run of an earlier stage lacks the later networks: the error names the stage to train next.
+    path: a model folder, its model.safetensors, or a training run (RUN/model/). Modules come in eval mode,
+    frozen. A model of an earlier stage lacks the later networks: the error names the stage to train next.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    weights = path if path.is_file() else path / "model.safetensors"
-    beside = weights.with_suffix(".json")
-    cfg_path = beside if beside.is_file() else weights.parent / "config.json"
-    for p in (cfg_path, weights):
-        if not p.is_file():
-            raise InkwashError(f"{p}: missing; train a model first (inkwash train {NAME} --stage ... --out RUN)")
+    saved = read_model(path, expect=NAME)
     try:
-        full = json.loads(cfg_path.read_text())
-        if full.get("name", NAME) != NAME:
-            raise InkwashError(f"{cfg_path}: a {full.get('name')!r} run, not {NAME}; use --model {full.get('name')}")
-        mcfg = StablePaintConfig.from_dict(full["model"])
-        state = load_file(str(weights), device=str(device))
-        nets = build_networks(mcfg)
-        out: dict[str, nn.Module] = {}
-        for name in need:
-            part = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
-            if not part:
-                stage = {"encoder": "autoencoder", "decoder": "autoencoder", "context": "context"}.get(name, "noise")
-                raise InkwashError(f"{path}: has no {name} network (a {full.get('stage', '?')}-stage run); train "
-                                   f"the {stage} stage: inkwash train {NAME} --stage {stage} --previous {path} ...")
-            nets[name].load_state_dict(part)
-            out[name] = nets[name].to(device).eval().requires_grad_(False)
-    except InkwashError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InkwashError(f"{path}: unreadable StablePaint export ({msg}); re-export or retrain") from None
-    return out, mcfg, full
+        mcfg = StablePaintConfig.from_dict(saved.model)
+    except TypeError as exc:
+        raise InkwashError(f"{saved.folder}: unreadable StablePaint config ({exc}); re-export or retrain") from None
+    tensors = saved.tensors(str(device))
+    nets = build_networks(mcfg)
+    out: dict[str, nn.Module] = {}
+    for name in need:
+        if not any(k.startswith(name + ".") for k in tensors):
+            stage = {"encoder": "autoencoder", "decoder": "autoencoder", "context": "context"}.get(name, "noise")
+            raise InkwashError(f"{path}: has no {name} network (a {saved.meta.get('stage', '?')}-stage model); "
+                               f"train the {stage} stage: inkwash train {NAME} --stage {stage} --previous {path} ...")
+        out[name] = load_state(nets[name], tensors, name, saved.folder).to(device).eval().requires_grad_(False)
+    return out, mcfg, saved
 
 
 # ---------------------------------------------------------------- inference
@@ -432,61 +302,49 @@ class StablePaint:
             # a latent cell is regenerated if any of its 8x8 pixels is selected
             keep = 1.0 - F.max_pool2d(mask.to(z_ctx.dtype), 8)
             z_base = self.nets["encoder"](base)
-        z = sample(self.nets["unet"], self.schedule, z_ctx, k, cfg.check(), generator, keep, z_base)
+        z = sample(self.nets["unet"], self.schedule, z_ctx, k, drop_hints(k), cfg.check(), generator, keep, z_base)
         return self.nets["decoder"](z)
 
 
-class StablePaintBackend(InpaintingBackend):
-    """A trained StablePaint for `inkwash.infer.Colorizer`: samples a colouring; a seed gives one variation.
+class StablePaintModel:
+    """The model stage of `inkwash.infer.Colorizer` for a trained StablePaint: samples a colouring per seed.
 
-    Called like StencilTorch's backend (`InpaintingBackend`: resizing, padding, hints, mask and base).
-    Options: steps, strength, sampler, guidance (`SamplerConfig`, kept in `self.sampling`, which may be replaced
-    between calls), resolution, lines_over, device.
+    Paints on an in-painting canvas (inkwash.canvas; sides multiples of the U-Net's stride) whose short side is
+    `resolution` (default: the training size). Sampling options (steps, strength, sampler, guidance:
+    `SamplerConfig`) are kept in `self.sampling`; `run` also takes steps/strength for one call.
     """
 
-    samples = True  # the CLI's --steps/--strength/--variations apply
+    hint_scale, paints_lines = 4, True
 
-    def __init__(self, weights: Path | None = None, resolution: int | None = None, lines_over: bool = True,
+    def __init__(self, weights: str | Path, resolution: int | None = None, lines_over: bool = True,
                  device: str = "cpu", steps: int = 20, strength: float = 0.5, sampler: str = "ddim",
-                 guidance: float = 2.0, **unknown: Any):
-        from inkwash.infer import shipped_weights
-
-        if unknown:
-            raise InkwashError(f"{NAME}: unknown option(s) {', '.join(sorted(unknown))}; known: steps, strength, "
-                               "sampler, guidance, resolution, lines_over, device")
-        folder = shipped_weights(NAME) if weights is None else Path(weights)
-        nets, mcfg, self.config = load_stablepaint(folder, device)
+                 guidance: float = 2.0):
+        nets, mcfg, self.saved = load_stablepaint(weights, device)
         self.pipeline = StablePaint(nets, mcfg)
         self.sampling = SamplerConfig(int(steps), float(strength), str(sampler), float(guidance)).check()
         self.device = torch.device(device)
-        self.resolution = int(resolution or self.config.get("data", {}).get("size", 512))
-        if self.resolution < 16:
-            raise InkwashError(f"resolution {self.resolution}: must be at least 16 px")
-        self.flat = bool(lines_over)
+        self.multiple = mcfg.multiple
+        self.resolution = check_resolution(resolution or self.saved.resolution or 512)
+        self.lines_over = bool(lines_over)
 
-    def run(self, lines: np.ndarray, hints: np.ndarray, mask: np.ndarray, base: np.ndarray,
-            seed: int | None) -> np.ndarray:
-        """The pipeline on a canvas whose sides are multiples of 16 (see `InpaintingBackend.run`). Pads to the
-        U-Net's multiple with paper, no hints, nothing selected and a white base, and crops back."""
+    def run(self, canvas: Canvas, seed: int | None = None, **sampling: Any) -> np.ndarray:
+        """The canvas (lines, hints at a quarter, mask, base) -> colour (h,w,3) in [0,1]; `sampling` overrides
+        steps/strength for this call."""
         from inkwash.data.masks import composite
 
-        h, w = lines.shape
-        m = self.pipeline.cfg.multiple
-        ph, pw = -h % m, -w % m
-
-        def tensor(a: np.ndarray, fill: float, q: int = 1) -> torch.Tensor:  # (h,w[,C]) -> (1,C,h+ph,w+pw)
+        def tensor(a: np.ndarray) -> torch.Tensor:  # (h,w[,C]) -> (1,C,h,w)
             a = a[..., None] if a.ndim == 2 else a
-            a = np.pad(a, ((0, ph // q), (0, pw // q), (0, 0)), constant_values=fill)
             return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].float().to(self.device)
 
-        c = tensor(composite(base, lines, mask) * 2.0 - 1.0, 1.0)  # lineart inside the mask, base outside
-        hint = tensor(np.concatenate([(hints[..., :3] * 2.0 - 1.0) * hints[..., 3:], hints[..., 3:]], 2), 0.0, 4)
+        cfg = replace(self.sampling, **sampling).check() if sampling else self.sampling
+        lines, mask, base = canvas.lines, canvas.mask, canvas.base
+        c = tensor(composite(base, lines, mask) * 2.0 - 1.0)  # lineart inside the mask, base outside
         partial = bool((mask == 0).any())  # something to keep
-        y = self.pipeline(c, tensor(mask, 0.0), hint, self.sampling, seed=seed,
-                          base=tensor(base * 2.0 - 1.0, 1.0) if partial else None)
-        return np.clip((y[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy() + 1.0) / 2.0, 0.0, 1.0)
+        y = self.pipeline(c, tensor(mask), tensor(encode_hints(canvas.hints)), cfg, seed=seed,
+                          base=tensor(base * 2.0 - 1.0) if partial else None)
+        return np.clip((y[0].permute(1, 2, 0).float().cpu().numpy() + 1.0) / 2.0, 0.0, 1.0)
 
-    def with_sampling(self, **changes: Any) -> "StablePaintBackend":
+    def with_sampling(self, **changes: Any) -> "StablePaintModel":
         """Change sampling options in place (steps, strength, sampler, guidance); returns self."""
         try:
             self.sampling = replace(self.sampling, **changes).check()
@@ -495,6 +353,5 @@ class StablePaintBackend(InpaintingBackend):
         return self
 
 
-__all__ = ["StablePaintConfig", "SamplerConfig", "Encoder", "Decoder", "NoiseUNet", "build_networks",
-           "CosineSchedule", "timesteps_for", "sample", "context_input", "drop_hints", "load_stablepaint",
-           "StablePaint", "StablePaintBackend", "NAME", "NETWORKS"]
+__all__ = ["StablePaintConfig", "Encoder", "Decoder", "NoiseUNet", "build_networks", "context_input", "drop_hints",
+           "load_stablepaint", "StablePaint", "StablePaintModel", "NAME", "NETWORKS"]

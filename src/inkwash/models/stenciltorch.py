@@ -19,17 +19,17 @@ from the composite at full resolution and would teach the latent nothing. It is 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from inkwash.canvas import Canvas, encode_hints
 from inkwash.errors import InkwashError
-from inkwash.models.paintstorch import Critic, Generator, NetConfig, decode, decoder_stages
+from inkwash.models.paintstorch import Critic, Generator, NetConfig, check_resolution, decode, decoder_stages
+from inkwash.models.serialize import SavedModel, load_state, read_model
 
 NAME = "stenciltorch"
 
@@ -95,144 +95,66 @@ def paste(y_hat: torch.Tensor, context: torch.Tensor, mask: torch.Tensor) -> tor
 # ---------------------------------------------------------------- loading
 
 
-def load_stenciltorch(run_dir: str | Path, device: str | torch.device = "cpu"
-                      ) -> tuple[StencilGenerator, nn.Module, dict]:
-    """Rebuild the exported in-painter of a run: (G, F1, config dict), both in eval mode and frozen.
+def load_stenciltorch(path: str | Path, device: str | torch.device = "cpu"
+                      ) -> tuple[StencilGenerator, nn.Module, SavedModel]:
+    """Rebuild a saved in-painter: (G, F1, the saved model), both in eval mode and frozen.
 
-    run_dir: a run folder (config.json + model.safetensors, keys "g.*" and "f1.*" when F1 is our own) or its
-    model.safetensors file. The guide decoder is not there: it only trains.
+    path: a model folder (config.json + model.safetensors, keys "g.*" and "f1.*" when F1 is our own), its
+    model.safetensors, or a training run (its RUN/model/). The guide decoder is not there: it only trains.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     from inkwash.models.features import build_f1
 
-    path = Path(run_dir)
-    weights = path if path.is_file() else path / "model.safetensors"
-    beside = weights.with_suffix(".json")  # NAME.safetensors + NAME.json, or a run folder's config.json
-    cfg_path = beside if beside.is_file() else weights.parent / "config.json"
-    for p in (cfg_path, weights):
-        if not p.is_file():
-            raise InkwashError(f"{p}: missing; train a model first (inkwash train {NAME} --out RUN)")
+    saved = read_model(path, expect=NAME)
     try:
-        full = json.loads(cfg_path.read_text())
-        name = full.get("name", NAME)
-        if name != NAME:
-            raise InkwashError(f"{cfg_path}: a {name!r} run, not {NAME}; use --model {name} or a {NAME} run")
-        mcfg = StencilTorchConfig.from_dict(full["model"])
-        state = load_file(str(weights), device=str(device))
-        g = StencilGenerator(mcfg)
-        g.load_state_dict({k[2:]: v for k, v in state.items() if k.startswith("g.")})
-        f1_state = {k[3:]: v for k, v in state.items() if k.startswith("f1.")}
+        mcfg = StencilTorchConfig.from_dict(saved.model)
+    except TypeError as exc:
+        raise InkwashError(f"{saved.folder}: unreadable StencilTorch config ({exc}); re-export or retrain") from None
+    tensors = saved.tensors(str(device))
+    g = load_state(StencilGenerator(mcfg), tensors, "g", saved.folder)
+    f1_state = {k[3:]: v for k, v in tensors.items() if k.startswith("f1.")}
+    try:
         f1 = build_f1(mcfg, state=f1_state or None)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InkwashError(f"{path}: unreadable StencilTorch export ({msg}); re-export or retrain") from None
+    except RuntimeError:
+        raise InkwashError(f"{saved.folder}: its F1 weights do not fit config.json; re-export the model") from None
     for m in (g, f1):
         m.to(device).eval().requires_grad_(False)
-    return g, f1, full
+    return g, f1, saved
 
 
 # ---------------------------------------------------------------- inference
 
 
-def _canvas(a: np.ndarray, content: tuple[int, int], size: tuple[int, int], fill: float) -> np.ndarray:
-    """Resize (H,W[,C]) float32 `a` (area filter) to `content` (h,w) and pad it with `fill` to `size`."""
-    import cv2
+class StencilTorchModel:
+    """The model stage of `inkwash.infer.Colorizer` for a trained StencilTorch: re-colours inside a mask.
 
-    (ch, cw), (h, w) = content, size
-    small = a if a.shape[:2] == (ch, cw) else cv2.resize(a, (cw, ch), interpolation=cv2.INTER_AREA)
-    out = np.full((h, w) + a.shape[2:], fill, np.float32)
-    out[:ch, :cw] = small.reshape((ch, cw) + a.shape[2:])
-    return out
-
-
-class InpaintingBackend:
-    """What in-painting models (StencilTorch, StablePaint) share for `inkwash.infer.Colorizer`: resizing, padding
-    and hints around a subclass's `run`, which colours one canvas.
-
-    Called as backend(lines, hints, seed, mask=mask, base=base): lines (H,W) in [0,1] (1 = paper); hints (H,W,4)
-    in [0,1]; mask (H,W,1) in [0,1] or None (the whole image); base (H,W,3) in [0,1] or None (no colour yet: the
-    model colours the whole lineart, a first pass). Returns (H,W,3) float32 in [0,1], the whole image; the
-    Colorizer keeps `base` wherever mask == 0. Any size and aspect: the inputs are scaled so the short side is
-    `resolution` px (default: the training size; never enlarged), padded to a multiple of 16 (paper lines, no
-    hints, no mask, white base), coloured, cropped and resized back; with `lines_over` the colour comes back
-    without lines and the Colorizer multiplies the original crisp lines over it (as for PaintsTorch).
-    Subclasses set `resolution` and `flat` (= lines_over) and implement `run`.
+    Paints on an in-painting canvas (inkwash.canvas: lines, hints at a quarter, mask, base) whose short side is
+    `resolution` (default: the training size); the Colorizer keeps the base outside the mask exactly. A
+    deterministic GAN generator: the seed changes nothing.
     """
 
-    uses_base = True
-    resolution: int
-    flat: bool
+    multiple, hint_scale, paints_lines = 16, 4, True
 
-    def run(self, lines: np.ndarray, hints: np.ndarray, mask: np.ndarray, base: np.ndarray,
-            seed: int | None) -> np.ndarray:
-        """The model on a canvas: lines (h,w), hints (h/4,w/4,4), mask (h,w) in {0,1}, base (h,w,3), all in [0,1]
-        with h, w multiples of 16 -> (h,w,3) in [0,1]."""
-        raise NotImplementedError
-
-    def __call__(self, lines: np.ndarray, hints: np.ndarray, seed: int | None, mask: np.ndarray | None = None,
-                 base: np.ndarray | None = None) -> np.ndarray:
-        import cv2
-
-        from inkwash.infer import downsample_hints, fill_line_pixels, working_size
-
-        H, W = lines.shape
-        h, w = working_size(H, W, self.resolution)
-        scale = min(1.0, self.resolution / min(H, W))
-        content = (min(h, max(1, round(H * scale))), min(w, max(1, round(W * scale))))
-        if base is None or mask is None:  # nothing to keep: colour the whole lineart (a first pass)
-            mask = np.ones((H, W, 1), np.float32)
-        base = np.repeat(lines[..., None], 3, axis=2) if base is None else base
-        quarter = (max(1, content[0] // 4), max(1, content[1] // 4))
-        hint_canvas = np.zeros((h // 4, w // 4, 4), np.float32)
-        hint_canvas[: quarter[0], : quarter[1]] = downsample_hints(np.asarray(hints, np.float32), quarter)
-        inside = (_canvas(np.asarray(mask, np.float32)[..., 0], content, (h, w), 0.0) > 0).astype(np.float32)
-        colour = self.run(_canvas(np.asarray(lines, np.float32), content, (h, w), 1.0), hint_canvas, inside,
-                          _canvas(np.asarray(base, np.float32), content, (h, w), 1.0), seed)
-        colour = colour[: content[0], : content[1]]
-        if colour.shape[:2] != (H, W):
-            colour = cv2.resize(colour, (W, H), interpolation=cv2.INTER_CUBIC).reshape(H, W, 3)
-        colour = np.clip(colour, 0.0, 1.0)
-        return fill_line_pixels(colour, lines) if self.flat else colour
-
-
-class StencilTorchBackend(InpaintingBackend):
-    """A trained StencilTorch: re-colours inside a mask, keeps `base` outside (see `InpaintingBackend`).
-
-    The model is a deterministic GAN generator: `seed` changes nothing.
-    """
-
-    def __init__(self, weights: Path | None = None, resolution: int | None = None, lines_over: bool = True,
-                 device: str = "cpu", **unknown: Any):
-        from inkwash.infer import shipped_weights
-
-        if unknown:
-            raise InkwashError(f"{NAME}: unknown option(s) {', '.join(sorted(unknown))}; "
-                               "known: resolution, lines_over, device")
-        folder = shipped_weights(NAME) if weights is None else Path(weights)
-        self.g, self.f1, self.config = load_stenciltorch(folder, device)
+    def __init__(self, weights: str | Path, resolution: int | None = None, lines_over: bool = True,
+                 device: str = "cpu"):
+        self.g, self.f1, self.saved = load_stenciltorch(weights, device)
         self.device = torch.device(device)
-        self.resolution = int(resolution or self.config.get("data", {}).get("size", 512))
-        if self.resolution < 16:
-            raise InkwashError(f"resolution {self.resolution}: must be at least 16 px")
-        self.flat = bool(lines_over)
+        self.resolution = check_resolution(resolution or self.saved.resolution or 512)
+        self.lines_over = bool(lines_over)
 
     @torch.inference_mode()
-    def run(self, lines: np.ndarray, hints: np.ndarray, mask: np.ndarray, base: np.ndarray,
-            seed: int | None = None) -> np.ndarray:
+    def run(self, canvas: Canvas, seed: int | None = None) -> np.ndarray:
+        """The canvas (lines (h,w), hints (h/4,w/4,4), mask (h,w), base (h,w,3)) -> colour (h,w,3) in [0,1]."""
         from inkwash.data.masks import composite
 
         def tensor(a: np.ndarray) -> torch.Tensor:  # (h,w[,C]) -> (1,C,h,w)
             a = a[..., None] if a.ndim == 2 else a
             return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(self.device)
 
-        x = tensor(lines * 2.0 - 1.0)
-        c = tensor(composite(base, lines, mask) * 2.0 - 1.0)  # lineart inside the mask, base outside
-        h = tensor(np.concatenate([(hints[..., :3] * 2.0 - 1.0) * hints[..., 3:], hints[..., 3:]], 2))
-        y = self.g(c, tensor(mask), h, self.f1(x))
+        x = tensor(canvas.lines * 2.0 - 1.0)
+        c = tensor(composite(canvas.base, canvas.lines, canvas.mask) * 2.0 - 1.0)  # lineart in the mask, base outside
+        y = self.g(c, tensor(canvas.mask), tensor(encode_hints(canvas.hints)), self.f1(x))
         return np.clip((y[0].permute(1, 2, 0).float().cpu().numpy() + 1.0) / 2.0, 0.0, 1.0)
 
 
 __all__ = ["StencilTorchConfig", "StencilGenerator", "GuideDecoder", "build_networks", "paste", "load_stenciltorch",
-           "InpaintingBackend", "StencilTorchBackend", "NAME"]
+           "StencilTorchModel", "NAME"]

@@ -52,8 +52,16 @@ class Task:
         return {}
 
     def export(self) -> dict[str, torch.Tensor]:
-        """Weights needed for inference (written to RUN/model.safetensors)."""
+        """Weights needed for inference (written to RUN/model/model.safetensors)."""
         return {}
+
+    def exported_model(self) -> tuple[str, Any, dict]:
+        """(model name, network config, metadata) saved beside the exported weights in RUN/model/config.json.
+
+        The default reads a TrainConfig-like `self.cfg`: name, model, data.size (the working resolution), preset.
+        """
+        cfg = self.cfg  # type: ignore[attr-defined]
+        return cfg.name, cfg.model, {"resolution": cfg.data.size, "hints": cfg.data.hints, "preset": cfg.preset}
 
 
 # ---------------------------------------------------------------- helpers
@@ -227,6 +235,9 @@ def fit(make_task: Callable[[torch.device], Task], dataset, cfg: LoopConfig, bat
 
     writer = None
     if d.main:
+        from inkwash.errors import require
+
+        require("tensorboard", "train")  # torch's SummaryWriter writes through it
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(run_dir / "tb"))
@@ -303,16 +314,11 @@ def fit(make_task: Callable[[torch.device], Task], dataset, cfg: LoopConfig, bat
 
 
 def export(task: Task, run_dir: Path, step: int) -> Path:
-    """Write the task's inference weights to RUN/model.safetensors atomically."""
-    from safetensors.torch import save_file
+    """Write the task's inference model to RUN/model/ (config.json + model.safetensors, atomically)."""
+    from inkwash.models.serialize import EXPORT_DIR, save_model
 
-    from inkwash.io import atomic_path
-
-    tensors = {k: v.detach().contiguous().cpu() for k, v in task.export().items()}
-    target = run_dir / "model.safetensors"
-    with atomic_path(target, overwrite=True) as tmp:
-        save_file(tensors, str(tmp), metadata={"step": str(step)})
-    return target
+    name, model, meta = task.exported_model()
+    return save_model(run_dir / EXPORT_DIR, name, model, task.export(), {**meta, "step": step})
 
 
 __all__ = ["Task", "fit", "export", "image_grid", "init_distributed", "step_seed", "ResumableSampler"]

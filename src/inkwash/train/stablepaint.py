@@ -10,7 +10,7 @@ Each stage starts from the previous stage's export (`previous`), freezes what it
     context      context encoder:    L = |D(E_k(k)) - y|_1 + w_latent |E_k(k) - E(y)|^2  (D, E frozen)
     noise        U-Net eps_theta:    L = |eps - eps_theta(x_t, t, E_k(k), k)|^2, t ~ U[0,T) (Ho et al. 2020's
                  simple loss, cosine schedule); hints dropped with p_uncond for classifier-free guidance
-and exports everything so far, so the noise stage's RUN/model.safetensors is the whole model (`--model RUN`).
+and exports everything so far, so the noise stage's RUN/model/ is the whole model (`--model RUN`).
 The architecture (preset) must match across stages: a mismatch is refused with the differing settings.
 
 Ours where the thesis is silent: the context k is the StencilTorch composite + mask + hints, with masks drawn per
@@ -20,7 +20,6 @@ first passes and in-painting; Adam with betas (0.9, 0.999) and no GAN terms.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,9 +30,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from inkwash.data.masks import composite, random_mask
+from inkwash.diffusion import CosineSchedule, SamplerConfig, sample
 from inkwash.errors import InkwashError
-from inkwash.models.stablepaint import (NETWORKS, CosineSchedule, SamplerConfig, StablePaintConfig, build_networks,
-                                        context_input, drop_hints, load_stablepaint, sample)
+from inkwash.models.serialize import read_model
+from inkwash.models.stablepaint import (NETWORKS, StablePaintConfig, build_networks, context_input, drop_hints,
+                                        load_stablepaint)
 from inkwash.train.config import OptimConfig
 from inkwash.train.loop import Task
 from inkwash.train.paintstorch import TrainConfig
@@ -43,7 +44,7 @@ STAGES: dict[str, tuple[str, ...]] = {"autoencoder": ("encoder", "decoder"), "co
 # the model settings each stage inherits from the previous one and must not change
 FROZEN_SETTINGS = ("latent_channels", "ae_width", "ae_mults", "ae_blocks")
 
-# Width presets (train.paintstorch.make_config picks the trainer's SIZE_PRESETS); `base` is the dataclass
+# Width presets (train.run.make_config picks the trainer's SIZE_PRESETS); `base` is the dataclass
 # defaults, about Stable Diffusion's f=8 autoencoder at half width and a 40 M-parameter U-Net.
 SIZE_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(latent_channels=4, ae_width=8, ae_mults=(1, 1, 2, 2), ae_blocks=1, unet_width=16, unet_mults=(1, 2),
@@ -119,12 +120,11 @@ class StablePaintTask(Task):
             raise InkwashError(f"stage {cfg.stage} starts from the previous stage's run: give --previous RUN")
         before = list(NETWORKS[: NETWORKS.index(STAGES[cfg.stage][0])])
         run = Path(cfg.previous)
-        cfg_path = run / "config.json" if run.is_dir() else run.parent / "config.json"
         try:
-            saved = json.loads(cfg_path.read_text())["model"]
-        except (OSError, ValueError, KeyError, TypeError):
-            raise InkwashError(f"--previous {run}: not a {cfg.stage}-ready StablePaint run (no readable "
-                               "config.json); give the run folder of the previous stage") from None
+            saved = read_model(run, expect="stablepaint").model
+        except InkwashError as exc:
+            raise InkwashError(f"--previous {run}: not a {cfg.stage}-ready StablePaint model ({exc}); give the run "
+                               "folder of the previous stage") from None
         mine = vars(cfg.model)
         saved = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
         differ = [f"{k}={saved.get(k)} (here {mine[k]})" for k in FROZEN_SETTINGS if saved.get(k) != mine[k]]
@@ -189,10 +189,14 @@ class StablePaintTask(Task):
             z_ctx = self.net("context")(k)
             panels.update(composite=k[:, :3], context=self.frozen["decoder"](z_ctx))
             if self.cfg.stage == "noise":
-                z = sample(self.nets["unet"], self.schedule, z_ctx, k, SamplerConfig(steps=10, strength=1.0),
+                z = sample(self.nets["unet"], self.schedule, z_ctx, k, drop_hints(k), SamplerConfig(steps=10, strength=1.0),
                            torch.Generator().manual_seed(0))
                 panels["sample"] = self.frozen["decoder"](z)
         return panels
+
+    def exported_model(self) -> tuple[str, Any, dict]:
+        name, model, meta = super().exported_model()
+        return name, model, {**meta, "stage": self.cfg.stage}
 
     def export(self) -> dict[str, torch.Tensor]:
         """Every network so far: the noise stage's export is the whole model."""
@@ -200,6 +204,6 @@ class StablePaintTask(Task):
         return {f"{n}.{k}": v for n, net in nets.items() for k, v in net.state_dict().items()}
 
 
-# what `train.paintstorch.trainer("stablepaint")` gives
+# what `train.run.trainer("stablepaint")` gives
 CONFIG = StablePaintTrainConfig
 TASK = StablePaintTask

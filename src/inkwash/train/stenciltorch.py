@@ -3,7 +3,7 @@
     inkwash train stenciltorch --data DIR --out runs/st --config recipes/stenciltorch.toml    # CPU-sized
     torchrun --nproc_per_node 8 -m inkwash train stenciltorch --data DIR --out runs/st          # 8 GPUs, one node
 
-From Python: `train.paintstorch.make_config("stenciltorch", ...)` then `train.paintstorch.train(cfg, data, out)`;
+From Python: `train.run.make_config("stenciltorch", ...)` then `train.run.train(cfg, data, out)`;
 the registry entry sends them to CONFIG and TASK below. Objectives (thesis eq. core_st_objectives):
 
     L_C = L_w + L_gp                                         the PaintsTorch critic, on the pasted output
@@ -117,6 +117,6 @@ class StencilTorchTask(PaintsTorchTask):
         return panels
 
 
-# what `train.paintstorch.trainer("stenciltorch")` gives
+# what `train.run.trainer("stenciltorch")` gives
 CONFIG = StencilTrainConfig
 TASK = StencilTorchTask

@@ -1,0 +1,131 @@
+"""Training any registered model: settings, the run folder, the data, and the shared loop.
+
+    from inkwash.train.run import make_config, train
+    cfg = make_config("paintstorch", "tiny", overrides={"data.size": 64, "loop.steps": 50})
+    train(cfg, "synthetic", "runs/smoke")
+
+A model's spec (inkwash.models.registry) names its trainer module, which holds `CONFIG` (a TrainConfig class),
+`TASK` (a Task class) and optionally `SIZE_PRESETS`; everything here is the same for every model. The CLI's
+`inkwash train NAME` commands are generated from the specs and end here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from inkwash.errors import InkwashError
+from inkwash.models import registry
+from inkwash.train.config import apply_dict, load_toml, set_value, to_dict
+from inkwash.train.loop import fit
+from inkwash.train.paintstorch import SIZE_PRESETS, TrainConfig
+
+
+def trainer(name: str) -> ModuleType:
+    """The `inkwash.train` module that trains a registered model (it defines CONFIG and TASK)."""
+    spec = registry.get(name)
+    if not spec.trainer:
+        raise InkwashError(f"model {name!r} does not train; trainable: {', '.join(registry.names(trainable=True))}")
+    return importlib.import_module(spec.trainer)
+
+
+def make_config(name: str = "paintstorch", preset: str | None = None, file: str | Path | None = None,
+                overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Build a config: model entry -> size preset -> TOML file -> dotted overrides (the CLI's --set and flags).
+
+    The preset is the argument, else the TOML file's top-level `preset`, else "base".
+    """
+    entry = registry.get(name)
+    doc = load_toml(file) if file is not None else {}
+    doc.pop("name", None)
+    preset = preset or doc.pop("preset", None) or "base"
+    doc.pop("preset", None)
+    presets = getattr(trainer(name), "SIZE_PRESETS", SIZE_PRESETS)  # a trainer of other networks has its own
+    if preset not in presets:
+        raise InkwashError(f"unknown preset {preset!r}; use one of {', '.join(presets)}")
+    cfg = trainer(name).CONFIG(name=name, preset=preset)
+    cfg.data.hints = entry.hints
+    apply_dict(cfg.model, {**presets[preset], **entry.preset})
+    apply_dict(cfg, doc)
+    for key, value in (overrides or {}).items():
+        set_value(cfg, key, value)
+    return cfg
+
+
+def config_from_dict(d: dict) -> TrainConfig:
+    """Rebuild a TrainConfig (of the run's model) from its saved JSON (RUN/config.json)."""
+    name = d.get("name", "paintstorch")
+    cfg = trainer(name).CONFIG(name=name, preset=d.get("preset", "base"))
+    apply_dict(cfg, {k: v for k, v in d.items() if k not in ("name", "preset")})
+    return cfg
+
+
+def open_dataset(data: Any, cfg: TrainConfig):
+    """`synthetic`, a folder (prepared dataset or images) or a ready Dataset of dicts -> ColorizationDataset."""
+    if not isinstance(data, (str, Path)):
+        if len(data) and isinstance(data[0], dict):
+            return data
+    from inkwash.data.dataset import ColorizationDataset
+    from inkwash.data.strokes import StrokeConfig
+
+    source = data
+    if isinstance(data, str) and data == "synthetic":
+        from inkwash.data.synthetic import SyntheticIllustrations
+
+        source = SyntheticIllustrations(n=256, size=max(cfg.data.size, 64), seed=cfg.loop.seed)
+    elif isinstance(data, (str, Path)) and not Path(data).is_dir():
+        raise InkwashError(f"--data {data}: not a folder; give a folder of illustrations, a prepared dataset, "
+                           "or 'synthetic'")
+    return ColorizationDataset(source, size=cfg.data.size, train=True, hints=cfg.data.hints, seed=cfg.loop.seed,
+                               with_stencil=trainer(cfg.name).TASK.stencil, crop=cfg.data.crop,
+                               stroke_cfg=StrokeConfig(n_strokes=tuple(cfg.data.n_strokes),
+                                                       w_range=tuple(cfg.data.stroke_box)))
+
+
+def prepare_run(out: str | Path, cfg: TrainConfig, resume: bool) -> TrainConfig:
+    """Check RUN (refuse to reuse one without --resume), write RUN/config.json; on resume read it back."""
+    out = Path(out)
+    cfg_path = out / "config.json"
+    if resume:
+        if not cfg_path.is_file():
+            raise InkwashError(f"{out}: not a training run (no config.json); start it without --resume")
+        try:
+            saved = config_from_dict(json.loads(cfg_path.read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InkwashError(f"{cfg_path}: unreadable ({exc})") from None
+        if saved.name != cfg.name:
+            raise InkwashError(f"{out}: a {saved.name} run; resume it with inkwash train {saved.name}")
+        saved.loop.steps = cfg.loop.steps or saved.loop.steps  # a resumed run may be extended
+        saved.loop.device, saved.data.workers = cfg.loop.device, cfg.data.workers
+        cfg = saved
+    elif out.exists() and any(out.iterdir()):
+        raise InkwashError(f"{out}: already exists; pass --resume to continue it or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    if int(os.environ.get("RANK", "0")) == 0:
+        from inkwash.io import atomic_path
+
+        with atomic_path(cfg_path, overwrite=True) as tmp:
+            tmp.write_text(json.dumps(to_dict(cfg), indent=1))
+    return cfg
+
+
+def train(cfg: TrainConfig, data: Any, out: str | Path, resume: bool = False, progress: bool = True,
+          log=print) -> dict[str, Any]:
+    """Train the model `cfg.name` names (its trainer's TASK) as `cfg` says on `data` into `out`; returns a summary."""
+    for key, value in (("--size", cfg.data.size), ("data.crop", cfg.data.crop)):
+        if value % 16:
+            raise InkwashError(f"{key} {value}: must be a multiple of 16 (the U-Net halves it 4 times)")
+    if cfg.data.crop > cfg.data.size:
+        raise InkwashError(f"data.crop {cfg.data.crop}: larger than --size {cfg.data.size}; give at most the size")
+    cfg = prepare_run(out, cfg, resume)
+    dataset = open_dataset(data, cfg)
+    task = trainer(cfg.name).TASK
+    return fit(lambda device: task(cfg, device), dataset, cfg.loop, cfg.data.batch_size,
+               cfg.data.workers, out, to_dict(cfg), resume=resume, progress=progress, log=log)
+
+
+__all__ = ["make_config", "config_from_dict", "open_dataset", "prepare_run", "train", "trainer"]
