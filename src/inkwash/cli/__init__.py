@@ -29,6 +29,9 @@ _err = Console(stderr=True, soft_wrap=True)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `inkwash` console script."""
+    from inkwash.threads import configure
+
+    configure()  # passive OpenMP waiting before anything loads torch (commands with --threads refine it)
     try:
         app(args=argv, prog_name="inkwash", standalone_mode=True)
     except InkwashError as exc:

@@ -184,6 +184,9 @@ def colorize(
     variations: Optional[int] = typer.Option(None, "--variations",
                                              help="Sampling models: write OUT_v1.png..OUT_vN.png with seeds "
                                                   "SEED..SEED+N-1."),
+    threads: Optional[int] = typer.Option(None, "--threads",
+                                          help="Compute threads (torch, OpenCV, onnxruntime); default: one per "
+                                               "core. Threads wait passively unless OMP_WAIT_POLICY is set."),
 ) -> None:
     """inkwash colorize examples/girl/lineart.png --hints examples/girl/hints.json -o girl.png
 
@@ -199,7 +202,9 @@ def colorize(
     --strength 0.5 --variations 4 -o out.png writes out_v1.png..out_v4.png.
     """
     from inkwash.infer import Colorizer, prepare, resolve_model
+    from inkwash.threads import configure
 
+    configure(threads)
     # 1. every check that needs no model: flags, the model's name and capabilities, the input files
     if model and method and model != method:
         raise InkwashError(f"--model {model} and --method {method} disagree; give one of them")

@@ -37,6 +37,8 @@ def serve(
     max_upload_mb: float = typer.Option(25.0, "--max-upload-mb", help="Largest request body in MiB."),
     max_megapixels: float = typer.Option(16.8, "--max-megapixels", help="Largest image, checked before decoding."),
     device: str = typer.Option("cpu", "--device", help="torch device for learned models (cpu, cuda)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Compute threads per request (default: one per "
+                                                                  "core); threads wait passively."),
 ) -> None:
     """inkwash serve --model lazybrush --port 7860
 
@@ -44,7 +46,9 @@ def serve(
     and the result follows a moment after each stroke. Requests are queued to one model worker.
     """
     from inkwash.errors import require
+    from inkwash.threads import configure
 
+    configure(threads)
     for module in ("fastapi", "uvicorn", "multipart"):
         require(module, "app")
     from inkwash.app.server import LOOPBACK_HOSTS, ServerConfig

@@ -56,8 +56,10 @@ class OnnxModel:
         if providers is None:  # device as for the torch models: "cuda" uses CUDA when this onnxruntime has it
             providers = (["CUDAExecutionProvider"] if device.startswith("cuda") else []) + ["CPUExecutionProvider"]
             providers = [p for p in providers if p in rt.get_available_providers()]
+        from inkwash.threads import threads as asked
+
         opts = rt.SessionOptions()
-        opts.intra_op_num_threads = int(threads)
+        opts.intra_op_num_threads = int(threads or asked() or 0)  # 0: onnxruntime's default, one per core
         try:
             self.session = rt.InferenceSession(str(path), opts, providers=list(providers))
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types for bad files
