@@ -4,8 +4,14 @@ Every front-end (CLI, web app, batch mode, evaluation, export) calls this. A col
 stages, each a plain function:
 
     prepare   lineart, hints, mask, base -> Inputs      every input check, before any model runs
-    paint     Inputs + a model -> colour (H,W,3)         the model's canvas (inkwash.canvas) and the way back
-    finish    Inputs + colour -> layers                  flat layer, lines multiplied over, mask composite
+    regions   Inputs -> Regions                          the drawing's gap-closed regions (inkwash.regions, cached)
+    paint     Inputs + a model -> colour (H,W,3)         a learned model's colour: the model's canvas and back
+    flats     Regions + hints (+ colour) -> Flats        hints win, unhinted regions follow a policy, border stays
+                                                         paper, colour under the lines
+    compose   flats x shading x lines -> layers          the region lock's shading, mask composite with the base
+
+A fill (`lazybrush`) is regions + flats; a learned model proposes colour for unhinted regions and shading inside
+regions (`Settings.lock`, on by default); `--no-lock` (lock=False) gives its raw output (`finish`).
 
 Models come from the one registry (`inkwash.models.registry`): a spec names the model's opener, options and
 capabilities (see inkwash.models.spec); the model stage is the only model-specific part.
@@ -103,6 +109,35 @@ def resolve_model(name_or_path: str | os.PathLike) -> tuple[Any, Path | None]:
 
 
 # ---------------------------------------------------------------------------------------------- stages
+UNHINTED = ("paper", "neighbour", "model")
+DEFAULT_UNHINTED = "neighbour"  # what unhinted enclosed regions get from a fill (chosen by measurement, README)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the pipeline treats any model's colour (the CLI's --gap, --unhinted, --lock/--no-lock).
+
+    gap: px of line gap the regions close (None = automatic from the image size and line width, 0 = none);
+    unhinted: paper | neighbour | model, what enclosed regions no hint reaches get (None = the model's default:
+    `model` for a learned model, DEFAULT_UNHINTED for a fill); lock: snap a learned model's colour to the regions
+    (one colour per region, its variation kept as shading) instead of its raw output.
+    """
+
+    gap: float | None = None
+    unhinted: str | None = None
+    lock: bool = True
+
+    def check(self, learned: bool) -> "Settings":
+        if self.gap is not None and not 0 <= self.gap <= 1000:
+            raise InkwashError(f"gap {self.gap}: give a width in px from 0 (no gap closing) to 1000")
+        if self.unhinted is not None and self.unhinted not in UNHINTED:
+            raise InkwashError(f"unhinted {self.unhinted!r}: use one of {', '.join(UNHINTED)}")
+        if self.unhinted == "model" and not learned:
+            raise InkwashError("unhinted 'model' needs a learned model's colour proposal; use paper or neighbour, "
+                               "or a learned --model")
+        return self
+
+
 @dataclass
 class Inputs:
     """A colorize's checked inputs, all at the lineart's size (H,W).
@@ -150,8 +185,61 @@ def paint(model: Any, inputs: Inputs, seed: int | None = None, **sampling: Any) 
     return from_canvas(out, canvas)
 
 
+def regions_of(inputs: Inputs, settings: Settings) -> Any:
+    """Stage: the lineart's regions (inkwash.regions.cached_regions: computed once per lineart and gap)."""
+    from inkwash.regions import RegionConfig, cached_regions
+
+    return cached_regions(inputs.lines, RegionConfig(gap=settings.gap))
+
+
+def flats(regions: Any, inputs: Inputs, unhinted: str, proposal: np.ndarray | None = None) -> Any:
+    """Stage: flat colours on the region graph (inkwash.regions.flat_colours) -> Flats (colour (H,W,3), ...)."""
+    from inkwash.regions import FlatConfig, flat_colours
+
+    return flat_colours(regions, inputs.hints, FlatConfig(unhinted=unhinted), proposal=proposal)
+
+
+def compose(inputs: Inputs, flat: np.ndarray, shading: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Stage: composite = flat x shading x lines -> {"flat", "composite"[, "shading"]} float32, lineart's size.
+
+    flat: (H,W,3) colour under the lines too; shading: (H,W) multiplier or None. With a mask, the composite
+    keeps the base (or the lineart) outside it exactly, the flat layer stays white there and shading 1.
+    """
+    lines = inputs.lines
+    colour = flat if shading is None else flat * shading[..., None]
+    composite = np.clip(colour, 0.0, 1.0) * lines[..., None]
+    out = {"flat": flat, "composite": composite}
+    if shading is not None:
+        out["shading"] = shading
+    m = inputs.mask
+    if m is not None:
+        keep = inputs.base if inputs.base is not None else np.repeat(lines[..., None], 3, axis=2)
+        out["composite"] = m * composite + (1.0 - m) * keep
+        out["flat"] = m * flat + (1.0 - m)
+        if shading is not None:
+            out["shading"] = m[..., 0] * shading + (1.0 - m[..., 0])
+    return out
+
+
+def keep_unreached(layers: dict[str, np.ndarray], inputs: Inputs, regions: Any) -> dict[str, np.ndarray]:
+    """A masked pass over a base: inside the mask, regions that no new hint reaches keep the base exactly.
+
+    A user who masks the dress and strokes its skirt expects the sleeves under the mask to stay as they were,
+    not to turn white (a fill) or take a model's guess.
+    """
+    if inputs.mask is None or inputs.base is None:
+        return layers
+    hinted = (inputs.hints[..., 3] > 0.5) & (inputs.mask[..., 0] > 0)
+    reached = np.zeros(regions.n + 1, bool)
+    reached[np.unique(regions.labels[hinted & (regions.labels > 0)])] = True
+    keep = ~reached[regions.nearest] & (inputs.mask[..., 0] > 0)
+    out = dict(layers)
+    out["composite"] = np.where(keep[..., None], inputs.base, layers["composite"])
+    return out
+
+
 def finish(inputs: Inputs, colour: np.ndarray, lines_over: bool, paints_lines: bool) -> dict[str, np.ndarray]:
-    """Stage 3: the layers at the lineart's size -> {"flat": (H,W,3), "composite": (H,W,3)} float32 in [0,1].
+    """Stage (raw output, no regions): the layers -> {"flat": (H,W,3), "composite": (H,W,3)} float32 in [0,1].
 
     lines_over: `colour` is colour without lines (a flat fill, or a model's colour when the original lines go
     back over it); paints_lines: the model drew its own soft lines into `colour`, which the flat layer must not
@@ -173,10 +261,16 @@ def finish(inputs: Inputs, colour: np.ndarray, lines_over: bool, paints_lines: b
 class Colorizer:
     """Lineart + hints (+ optional selection mask) -> coloured illustration at the lineart's resolution."""
 
-    def __init__(self, model: Any, name: str | None = None):
+    def __init__(self, model: Any, name: str | None = None, settings: Settings | None = None):
         self.model = model
         # an exported .onnx file is named after the model it came from
         self.name = name or getattr(model, "source", None) or model.spec.name
+        self.settings = (settings or Settings()).check(self.learned)
+
+    @property
+    def learned(self) -> bool:
+        """The model proposes colour (a network), as opposed to a fill that only spreads the hints."""
+        return bool(getattr(self.model, "proposes", False))
 
     @property
     def backend(self) -> Any:
@@ -188,13 +282,17 @@ class Colorizer:
         return self.model.spec
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, **options: Any) -> "Colorizer":
-        """A registered name ("paintstorch", "lazybrush", ...), a model folder or run folder, or a .onnx file."""
+    def from_pretrained(cls, name_or_path: str | os.PathLike, settings: Settings | None = None,
+                        **options: Any) -> "Colorizer":
+        """A registered name ("paintstorch", "lazybrush", ...), a model folder or run folder, or a .onnx file.
+
+        settings: the pipeline's (gap, unhinted policy, lock); options: the model's own (resolution, ...).
+        """
         spec, weights = resolve_model(name_or_path)
-        return cls(spec.open(weights, **options))
+        return cls(spec.open(weights, **options), settings=settings)
 
     def colorize_layers(self, lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike | None = None,
-                        base: ImageLike | None = None, seed: int | None = None,
+                        base: ImageLike | None = None, seed: int | None = None, settings: Settings | None = None,
                         **sampling: Any) -> dict[str, Image.Image]:
         """-> {"flat": RGB, "lines": L, "composite": RGB}, all at the lineart's size.
 
@@ -202,19 +300,48 @@ class Colorizer:
         composite keeps `base` (default: the lineart itself) and the flat layer stays white. sampling: steps,
         strength (models that sample).
         """
-        return self.colorize_inputs(prepare(lineart, hints, mask, base), seed, **sampling)
+        return self.colorize_inputs(prepare(lineart, hints, mask, base), seed, settings, **sampling)
 
-    def colorize_inputs(self, inputs: Inputs, seed: int | None = None, **sampling: Any) -> dict[str, Image.Image]:
-        """The layers of already prepared inputs (`prepare`): a front-end checks everything before the model."""
-        colour = paint(self.model, inputs, seed, **sampling)
-        layers = finish(inputs, colour, self.model.lines_over, getattr(self.model, "paints_lines", False))
-        return {"flat": Image.fromarray(_to_uint8(layers["flat"]), "RGB"), "lines": inputs.lines_img,
-                "composite": Image.fromarray(_to_uint8(layers["composite"]), "RGB")}
+    def layers(self, inputs: Inputs, seed: int | None = None, settings: Settings | None = None,
+               **sampling: Any) -> dict[str, np.ndarray]:
+        """The pipeline on prepared inputs -> float layers {"flat", "composite"[, "shading"]} at the lineart's size."""
+        s = (settings or self.settings).check(self.learned)
+        model = self.model
+        fill = bool(getattr(model, "fill_only", False))
+        raw = None if fill else paint(model, inputs, seed, **sampling)
+        locked = fill or (self.learned and s.lock)
+        masked_pass = inputs.mask is not None and inputs.base is not None
+        regions = regions_of(inputs, s) if (locked or masked_pass) else None
+        if locked:
+            unhinted = s.unhinted or ("model" if self.learned else DEFAULT_UNHINTED)
+            fl = flats(regions, inputs, unhinted, proposal=raw)
+            shading = None
+            if self.learned:
+                from inkwash.regions import lock_to_regions
+
+                shading = lock_to_regions(regions, raw)[1]
+            out = compose(inputs, fl.colour, shading)
+        else:
+            out = finish(inputs, raw, model.lines_over, getattr(model, "paints_lines", False))
+        return keep_unreached(out, inputs, regions) if masked_pass else out
+
+    def colorize_inputs(self, inputs: Inputs, seed: int | None = None, settings: Settings | None = None,
+                        **sampling: Any) -> dict[str, Image.Image]:
+        """The layers of already prepared inputs (`prepare`) as images: a front-end checks everything first."""
+        out = self.layers(inputs, seed, settings, **sampling)
+        images = {"flat": Image.fromarray(_to_uint8(out["flat"]), "RGB"), "lines": inputs.lines_img,
+                  "composite": Image.fromarray(_to_uint8(out["composite"]), "RGB")}
+        if "shading" in out:  # a multiplier in [0, 4]: stored as 8-bit with 1.0 at 128 (see README, Layers)
+            images["shading"] = Image.fromarray(_to_uint8(out["shading"] / 2.0), "L")
+        return images
 
     def colorize(self, lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike | None = None,
-                 base: ImageLike | None = None, seed: int | None = None, **sampling: Any) -> Image.Image:
+                 base: ImageLike | None = None, seed: int | None = None, settings: Settings | None = None,
+                 **sampling: Any) -> Image.Image:
         """Lineart (path, PIL or array) + hints -> coloured RGB image at the lineart's resolution."""
-        return self.colorize_layers(lineart, hints, mask=mask, base=base, seed=seed, **sampling)["composite"]
+        return self.colorize_layers(lineart, hints, mask=mask, base=base, seed=seed, settings=settings,
+                                    **sampling)["composite"]
 
 
-__all__ = ["Colorizer", "Inputs", "prepare", "paint", "finish", "load_mask", "load_base", "resolve_model", "ImageLike"]
+__all__ = ["Colorizer", "Settings", "Inputs", "prepare", "regions_of", "paint", "flats", "compose", "keep_unreached",
+           "finish", "load_mask", "load_base", "resolve_model", "ImageLike", "UNHINTED", "DEFAULT_UNHINTED"]

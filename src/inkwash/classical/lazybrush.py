@@ -268,19 +268,29 @@ def lazybrush(intensity: np.ndarray, hints: np.ndarray, config: LazyBrushConfig 
 
 
 class LazyBrushModel:
-    """The model stage of `inkwash.infer.Colorizer` for LazyBrush: a flat fill at the lineart's own resolution.
+    """`--model lazybrush` for `inkwash.infer.Colorizer`: a flat fill at the lineart's own resolution, no weights.
 
-    No weights; options are `LazyBrushConfig`'s fields. Deterministic: the seed has nothing to vary.
+    solver "regions" (default): the pipeline's region engine (inkwash.regions: gap-closed regions, hints per
+    region, a graph cut only inside regions with several hint colours, a policy for unhinted regions); this model
+    then only says so (`fill_only`). solver "classic": the whole-image LazyBrush of Sykora et al. 2009 as above,
+    with `LazyBrushConfig`'s options (what inkwash did before the region engine). Deterministic: no seed.
     """
 
     resolution, multiple, hint_scale = None, 1, 1  # the full-resolution lineart and hints, no padding
-    lines_over, paints_lines = True, False  # a flat layer the lines are multiplied over; it draws no lines itself
+    lines_over, paints_lines, proposes = True, False, False  # a flat layer under the lines; no colour of its own
 
-    def __init__(self, weights: object = None, **options: object):
+    def __init__(self, weights: object = None, solver: str = "regions", **options: object):
         from inkwash.errors import InkwashError
 
         if weights is not None:
             raise InkwashError("lazybrush has no weights; use --model lazybrush without a path")
+        if solver not in ("regions", "classic"):
+            raise InkwashError(f"lazybrush solver {solver!r}: use regions (default) or classic")
+        if options and solver != "classic":
+            raise InkwashError(f"lazybrush: {', '.join(sorted(options))} apply to solver=classic (the whole-image "
+                               "LazyBrush); the region engine takes --gap and --unhinted")
+        self.solver = solver
+        self.fill_only = solver == "regions"
         try:
             self.config = LazyBrushConfig(**options)  # type: ignore[arg-type]
         except TypeError as exc:

@@ -26,11 +26,12 @@ _console = Console(stderr=True, soft_wrap=True)
 
 # ---------------------------------------------------------------------------------------------- helpers
 def layer_paths(out: Path, layers: bool) -> dict[str, Path]:
-    """Where each written layer goes: OUT (composite) and, with layers, OUT_flat.png and OUT_lines.png."""
+    """Where each written layer goes: OUT (composite) and, with layers, OUT_flat.png, OUT_lines.png and (models
+    that shade) OUT_shading.png."""
     paths = {"composite": out}
     if layers:
-        paths["flat"] = out.with_name(f"{out.stem}_flat.png")
-        paths["lines"] = out.with_name(f"{out.stem}_lines.png")
+        for name in ("flat", "lines", "shading"):
+            paths[name] = out.with_name(f"{out.stem}_{name}.png")
     return paths
 
 
@@ -91,7 +92,7 @@ def check_outputs(paths: list[Path], overwrite: bool) -> None:
 def write_layers(result: dict, out: Path, layers: bool, overwrite: bool) -> list[Path]:
     from inkwash.io import save_image
 
-    return [save_image(result[k], p, overwrite=overwrite) for k, p in layer_paths(out, layers).items()]
+    return [save_image(result[k], p, overwrite=overwrite) for k, p in layer_paths(out, layers).items() if k in result]
 
 
 def _warn(msg: str) -> None:
@@ -115,7 +116,7 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
             rel = path.relative_to(folder)
             out = out_dir / rel.with_suffix(".png")
             progress.update(task, name=str(rel))
-            if not overwrite and any(p.exists() for p in layer_paths(out, layers).values()):
+            if not overwrite and all(p.exists() for k, p in layer_paths(out, layers).items() if k != "shading"):
                 skipped.append(rel)
                 progress.advance(task)
                 continue
@@ -165,8 +166,24 @@ def colorize(
     batch: Optional[Path] = typer.Option(None, "--batch", help="Colour every lineart in this folder (see below)."),
     layers: bool = typer.Option(False, "--layers", help="Also write OUT_flat.png and OUT_lines.png."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
+    gap: Optional[float] = typer.Option(None, "--gap", help="Close gaps in the lines up to PX wide when finding "
+                                                            "regions (default: from the image size and line "
+                                                            "width; 0 = no gap closing)."),
+    unhinted: Optional[str] = typer.Option(None, "--unhinted",
+                                           help="What enclosed regions no hint reaches get: paper (white), "
+                                                "neighbour (the colour of the hinted neighbour sharing the most "
+                                                "outline) or model (a learned model's colour). Regions touching the "
+                                                "image border stay paper unless hinted. Default: neighbour for "
+                                                "lazybrush, model for learned models."),
+    lock: bool = typer.Option(True, "--lock/--no-lock",
+                              help="Learned models: one colour per region (hints win), the model's light and "
+                                   "shade kept inside each region; --no-lock gives the raw network output."),
+    solver: Optional[str] = typer.Option(None, "--solver",
+                                         help="lazybrush: regions (the region engine, default) or classic "
+                                              "(the whole-image LazyBrush graph cut of earlier versions)."),
     fill_unhinted: bool = typer.Option(False, "--fill-unhinted",
-                                       help="lazybrush: fill unhinted regions with the nearest stroke's colour."),
+                                       help="lazybrush: colour unhinted regions too (= --unhinted neighbour; "
+                                            "with --solver classic, the nearest stroke's colour)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for models that sample."),
     resolution: Optional[int] = typer.Option(None, "--resolution",
                                              help="Learned models: short side in px the model paints at "
@@ -201,7 +218,7 @@ def colorize(
     Variations (a model that samples): inkwash colorize LINEART --hints H --model runs/sp --steps 20
     --strength 0.5 --variations 4 -o out.png writes out_v1.png..out_v4.png.
     """
-    from inkwash.infer import Colorizer, prepare, resolve_model
+    from inkwash.infer import Colorizer, Settings, prepare, resolve_model
     from inkwash.threads import configure
 
     configure(threads)
@@ -213,11 +230,24 @@ def colorize(
         raise InkwashError("give either one LINEART or --batch DIR (not both, not neither)")
     spec, weights = resolve_model(name)
     learned = spec.name != "lazybrush"
-    options: dict = {"fill_unhinted": True} if fill_unhinted else {}
-    if fill_unhinted and learned:
-        raise InkwashError("--fill-unhinted applies to --model lazybrush only")
-    if not learned and (resolution is not None or not lines_over):
-        raise InkwashError("--resolution and --no-lines-over apply to learned models, not lazybrush")
+    options: dict = {}
+    if (fill_unhinted or solver is not None) and learned:
+        raise InkwashError("--fill-unhinted and --solver apply to --model lazybrush only")
+    if solver is not None:
+        options["solver"] = solver
+    classic = solver == "classic"
+    if fill_unhinted:
+        if classic:
+            options["fill_unhinted"] = True
+        elif unhinted not in (None, "neighbour"):
+            raise InkwashError(f"--fill-unhinted and --unhinted {unhinted} disagree; give one of them")
+        else:
+            unhinted = "neighbour"
+    if classic and (gap is not None or unhinted is not None):
+        raise InkwashError("--gap and --unhinted apply to the region engine, not --solver classic")
+    if not learned and (resolution is not None or not lines_over or not lock):
+        raise InkwashError("--resolution, --no-lines-over and --no-lock apply to learned models, not lazybrush")
+    settings = Settings(gap=gap, unhinted=unhinted, lock=lock).check(learned)
     if resolution is not None:
         if resolution < 16:
             raise InkwashError(f"--resolution {resolution}: give a short side of at least 16 px (or leave it out "
@@ -251,7 +281,7 @@ def colorize(
         linearts, odd = split_batch(list_images(batch))
         if not linearts:
             raise InkwashError(f"{batch}: no linearts found (PNG, JPEG, WebP, BMP, TIFF)")
-        colorizer = Colorizer(spec.open(weights, **options))
+        colorizer = Colorizer(spec.open(weights, **options), settings=settings)
         _run_batch(colorizer, linearts, odd, batch, out, layers, overwrite, seed, sampling)
         return
 
@@ -261,10 +291,11 @@ def colorize(
         outs = [(out.with_name(f"{out.stem}_v{i + 1}{out.suffix or '.png'}"), first + i) for i in range(variations)]
     else:
         outs = [(out, seed)]
-    check_outputs([p for o, _ in outs for p in layer_paths(o, layers).values()], overwrite)
+    check_outputs([p for o, _ in outs for k, p in layer_paths(o, layers).items() if k != "shading" or learned],
+                  overwrite)
     if hints is None and spec.capabilities.needs_hints:
         _warn(f"no --hints: {spec.name} fills regions from hint strokes, so the lineart stays uncoloured")
-    colorizer = Colorizer(spec.open(weights, **options))
+    colorizer = Colorizer(spec.open(weights, **options), settings=settings)
     written = [p for o, s in outs for p in write_layers(colorizer.colorize_inputs(inputs, s, **sampling), o,
                                                         layers, overwrite)]
     _console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)

@@ -42,6 +42,7 @@ class OnnxModel:
     """
 
     multiple, hint_scale, paints_lines = MULTIPLE, HINT_SCALE, True
+    proposes = True  # a learned colour: the pipeline locks it to the regions unless told not to
 
     def __init__(self, weights: str | Path | None, resolution: int | None = None, lines_over: bool = True,
                  device: str = "cpu", providers: Sequence[str] | None = None, threads: int = 0):

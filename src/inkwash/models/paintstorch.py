@@ -216,6 +216,7 @@ class PaintsTorchModel:
     """
 
     multiple, hint_scale, paints_lines = 16, 4, True
+    proposes = True  # a learned colour: the pipeline locks it to the regions unless told not to
 
     def __init__(self, weights: str | Path, resolution: int | None = None, lines_over: bool = True,
                  device: str = "cpu"):

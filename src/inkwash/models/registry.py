@@ -53,7 +53,7 @@ _SP = "inkwash.models.stablepaint"
 register(ModelSpec(
     "lazybrush", "LazyBrush (Sykora et al. 2009): classical graph-cut flat fill from strokes, no weights",
     opener="inkwash.classical.lazybrush:LazyBrushModel",
-    options=("k_factor", "lambda_ratio", "near_line_ratio", "cross_tolerance", "max_gap", "line_level",
+    options=("solver", "k_factor", "lambda_ratio", "near_line_ratio", "cross_tolerance", "max_gap", "line_level",
              "colour_tolerance", "max_labels", "coarse_max_side", "band", "fill_unhinted"),
     capabilities=Capabilities(trainable=False, needs_hints=True, weights="none")))
 register(ModelSpec(

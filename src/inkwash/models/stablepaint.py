@@ -315,6 +315,7 @@ class StablePaintModel:
     """
 
     hint_scale, paints_lines = 4, True
+    proposes = True  # a learned colour: the pipeline locks it to the regions unless told not to
 
     def __init__(self, weights: str | Path, resolution: int | None = None, lines_over: bool = True,
                  device: str = "cpu", steps: int = 20, strength: float = 0.5, sampler: str = "ddim",

@@ -133,6 +133,7 @@ class StencilTorchModel:
     """
 
     multiple, hint_scale, paints_lines = 16, 4, True
+    proposes = True  # a learned colour: the pipeline locks it to the regions unless told not to
 
     def __init__(self, weights: str | Path, resolution: int | None = None, lines_over: bool = True,
                  device: str = "cpu"):
