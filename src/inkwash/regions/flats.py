@@ -1,0 +1,214 @@
+"""Flat colours on the region graph: hints colour their regions, several hints split a region by graph cut,
+unhinted regions follow a policy, and colour also goes under the lines.
+
+Rules, in order:
+1. Hint strokes are read as LazyBrush reads them (`stroke_labels`: close colours are one colour). A stroke pixel
+   within `cross_tolerance` px of ink, in a region that does not hold most of its stroke, is dropped: a scribble
+   that crosses an outline by a few pixels colours only the side it was drawn on.
+2. A region whose remaining hints have one colour takes it. Colours with under `min_share` of a region's hint
+   pixels (or under `min_pixels`) are strays (anti-aliased stroke rims) and are ignored.
+3. A region with several colours is split between them by LazyBrush's Potts graph cut on that region's pixels
+   only, at full resolution: the cut runs along ink inside the region (free: ink is not part of it) and across
+   paper where it is narrowest, so boundaries follow the drawing, never blocks.
+4. Unhinted regions: `paper` leaves them white; `neighbour` gives each the colour of the coloured neighbour it
+   shares the most outline with (outline with no ink between, a closed gap, counts `1 + open_bonus` times),
+   in rounds so regions several steps from a hint are reached; `model` gives each the median colour of a
+   model's proposal over its pixels away from lines. Regions touching the image border stay paper unless
+   hinted, whatever the policy: that is the paper around the drawing.
+5. Every ink pixel takes the colour of its nearest paper pixel, so the flat layer has no white rims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from inkwash.classical.lazybrush import LazyBrushConfig, sequential_cut, stroke_labels
+from inkwash.errors import InkwashError
+from inkwash.regions.engine import Regions
+from inkwash.regions.stats import margin_px, region_medians, under_lines
+
+UNHINTED = ("paper", "neighbour", "model")
+SOURCES = ("paper", "hinted", "split", "neighbour", "model")  # Flats.source codes are indices into this
+PAPER, HINTED, SPLIT, NEIGHBOUR, MODEL = range(len(SOURCES))
+WHITE = np.ones(3, np.float32)
+
+
+@dataclass(frozen=True)
+class FlatConfig:
+    """How hints and a policy colour the regions. Lengths in px."""
+
+    unhinted: str = "neighbour"  # paper | neighbour | model: what enclosed regions without a hint get
+    colour_tolerance: float = 0.08  # hint colours closer than this (RGB distance in [0,1]) are one (LazyBrush's)
+    cross_tolerance: float = 3.0  # px at 512 px (never less): a stroke may cross a line by this much
+    min_share: float = 0.01  # colours with under 1% of a region's hint pixels are strays (stroke rims, JPEG)
+    min_pixels: int = 3  # ... or with fewer pixels than this
+    open_bonus: float = 3.0  # neighbour policy: outline with no ink between (a closed gap) weighs 1 + 3 times
+    line_margin: float = 1.5  # px at 512 px: model medians skip anti-aliased line edges
+    min_median_pixels: int = 16  # regions with fewer pixels away from lines use all their pixels for a median
+    k_factor: float = 2.0  # split cut: paper edges cost ~K = k_factor (w + h) (Sykora 2009, as LazyBrush)
+    lambda_ratio: float = 0.95  # split cut: stroke data term lambda = 0.95 K (Sykora 2009)
+    near_line_ratio: float = 0.05  # split cut: weak lambda of stroke pixels near a line (as LazyBrush)
+
+
+@dataclass
+class Flats:
+    """A flat colour layer and where each region's colour came from."""
+
+    colour: np.ndarray  # (H,W,3) float32 in [0,1], colour under the lines too
+    region_colour: np.ndarray  # (n+1,3) float32: each region's colour (a split region: its largest part's)
+    source: np.ndarray  # (n+1,) uint8 index into SOURCES: paper / hinted / split / neighbour / model
+    paper: np.ndarray  # (H,W) bool: pixels left paper (white because unhinted, not because a hint was white)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _hint_pixels(regions: Regions, seeds: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stroke pixels that count (rule 1): (flat index, region, colour id) of each, all (P,) arrays."""
+    at = np.flatnonzero(seeds >= 0)
+    col = seeds.reshape(-1).take(at)
+    reg = regions.labels.reshape(-1).take(at)
+    near = regions.dist.reshape(-1).take(at) <= tol
+    if near.any():
+        # Strokes = connected pieces of one colour; a near-line pixel outside its stroke's main region is a crossing.
+        y0, x0 = np.unravel_index(at.min(), seeds.shape)[0], 0
+        y1 = np.unravel_index(at.max(), seeds.shape)[0] + 1
+        crop = seeds[y0:y1]
+        n_cc, cc = cv2.connectedComponents((crop >= 0).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+        comp = cc.reshape(-1).take(at - y0 * seeds.shape[1] - x0)
+        n_col = int(col.max()) + 1
+        stroke = comp.astype(np.int64) * n_col + col
+        stroke_ids, stroke = np.unique(stroke, return_inverse=True)
+        stroke = stroke.reshape(-1)
+        n_reg = regions.n + 1
+        key = stroke * n_reg + reg
+        counts = np.bincount(key, minlength=stroke_ids.size * n_reg).reshape(stroke_ids.size, n_reg)
+        counts[:, 0] = 0  # ink holds no stroke
+        main = counts.argmax(axis=1)
+        keep = ~near | (reg == main[stroke])
+        at, col, reg, near = at[keep], col[keep], reg[keep], near[keep]
+    on = reg > 0
+    return at[on], reg[on], col[on]
+
+
+def _region_hints(regions: Regions, reg: np.ndarray, col: np.ndarray, n_col: int,
+                  cfg: FlatConfig) -> np.ndarray:
+    """(n+1, L) bool: colour l is one of region r's hint colours (rule 2)."""
+    count = np.bincount(reg.astype(np.int64) * n_col + col, minlength=(regions.n + 1) * n_col)
+    count = count.reshape(regions.n + 1, n_col)
+    total = count.sum(axis=1, keepdims=True)
+    return (count >= cfg.min_pixels) & (count >= cfg.min_share * total)
+
+
+def _split(regions: Regions, r: int, seeds: np.ndarray, strength: np.ndarray, colours: np.ndarray,
+           palette: np.ndarray, out: np.ndarray, cfg: FlatConfig) -> np.ndarray:
+    """Graph-cut region r between its hint colours (rule 3), writing its pixels into out (H,W,3).
+
+    Returns the pixel count per colour in `colours` (k,).
+    """
+    y0, x0, y1, x1 = (int(v) for v in regions.bbox[r])
+    y0, x0, y1, x1 = max(y0 - 1, 0), max(x0 - 1, 0), y1 + 1, x1 + 1  # one pixel of outside: free edges
+    active = regions.labels[y0:y1, x0:x1] == r
+    # Edges leaving the region cost 1 (intensity 0 outside): the region's outline is no cheaper than ink.
+    intensity = np.where(active, regions.intensity[y0:y1, x0:x1] / np.float32(255.0), np.float32(0.0))
+    local = np.full(palette.shape[0], -1, np.int32)
+    local[colours] = np.arange(colours.size)
+    s = seeds[y0:y1, x0:x1]
+    s = np.where(active & (s >= 0), local.take(np.maximum(s, 0)), -1)
+    lam = np.where(s >= 0, strength[y0:y1, x0:x1], 0.0).astype(np.float32)
+    k = cfg.k_factor * (intensity.shape[0] + intensity.shape[1])
+    lab = sequential_cut(intensity, s, lam, colours.size, k, active=active,
+                         fixed=np.zeros(active.shape, np.int32))
+    view = out[y0:y1, x0:x1]
+    view[active] = palette[colours][lab[active]]
+    return np.bincount(lab[active], minlength=colours.size)
+
+
+def _neighbour_fill(regions: Regions, source: np.ndarray, colour: np.ndarray, todo: np.ndarray,
+                    cfg: FlatConfig) -> None:
+    """Rule 4, `neighbour`: rounds of 'take the colour of the coloured neighbour with the most outline'."""
+    adj = regions.adjacency
+    a = np.concatenate([adj.a, adj.b])
+    b = np.concatenate([adj.b, adj.a])
+    w = np.concatenate([adj.length, adj.length]) + cfg.open_bonus * np.concatenate([adj.open, adj.open])
+    coloured = source != PAPER
+    todo = todo.copy()
+    while True:
+        ok = coloured[a] & todo[b]
+        if not ok.any():
+            return
+        src, dst, wt = a[ok], b[ok], w[ok]
+        order = np.lexsort((-src, wt, dst))  # by target, then weight; ties go to the smaller region id
+        last = np.flatnonzero(np.r_[dst[order][1:] != dst[order][:-1], True])
+        pick_src, pick_dst = src[order][last], dst[order][last]
+        colour[pick_dst] = colour[pick_src]
+        source[pick_dst] = NEIGHBOUR
+        coloured[pick_dst], todo[pick_dst] = True, False
+
+
+# ------------------------------------------------------------------------------------------- main thing
+def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None = None,
+                 proposal: np.ndarray | None = None) -> Flats:
+    """The flat colour layer of a drawing's regions from hint strokes.
+
+    hints: (H,W,4) float RGB in [0,1] + mask in {0,1}; proposal: (H,W,3) float in [0,1], a model's colours
+    (needed by unhinted="model" only). Returns Flats; see the module doc for the rules.
+    """
+    cfg = config or FlatConfig()
+    if cfg.unhinted not in UNHINTED:
+        raise InkwashError(f"unhinted regions: {cfg.unhinted!r} is not one of {', '.join(UNHINTED)}")
+    h, w = regions.shape
+    hints = np.asarray(hints)
+    if hints.shape != (h, w, 4):
+        raise ValueError(f"hints of shape {hints.shape} for regions of shape {(h, w)}: expected {(h, w, 4)}")
+    if cfg.unhinted == "model":
+        if proposal is None:
+            raise InkwashError("unhinted='model' needs a model's colours: pick a learned method, or leave unhinted "
+                               "regions to 'neighbour' or 'paper'")
+        if np.shape(proposal) != (h, w, 3):
+            raise ValueError(f"proposal of shape {np.shape(proposal)}: expected {(h, w, 3)}")
+    n = regions.n
+    lb = LazyBrushConfig(colour_tolerance=cfg.colour_tolerance)
+    seeds, palette = stroke_labels(hints, lb)
+    tol = max(cfg.cross_tolerance, cfg.cross_tolerance * min(h, w) / 512.0)
+    at, reg, col = _hint_pixels(regions, seeds, tol)
+
+    region_colour = np.tile(WHITE, (n + 1, 1))
+    source = np.full(n + 1, PAPER, np.uint8)
+    split: list[int] = []
+    if palette.shape[0]:
+        has = _region_hints(regions, reg, col, palette.shape[0], cfg)
+        k = has.sum(axis=1)
+        one = np.flatnonzero(k == 1)
+        region_colour[one] = palette[has[one].argmax(axis=1)]
+        source[one] = HINTED
+        split = np.flatnonzero(k > 1).tolist()
+        source[split] = SPLIT
+
+    todo = (source == PAPER) & ~regions.border
+    todo[0] = False
+    if cfg.unhinted == "neighbour":
+        _neighbour_fill(regions, source, region_colour, todo, cfg)
+    elif cfg.unhinted == "model":
+        med = region_medians(regions, np.asarray(proposal, np.float32), margin_px(regions, cfg.line_margin),
+                             cfg.min_median_pixels)
+        region_colour[todo] = med[todo]
+        source[todo] = MODEL
+
+    colour = region_colour.astype(np.float32).take(regions.nearest, axis=0)
+    if split:
+        # Only the kept stroke pixels seed the cut; near-line ones weakly (a user's scribble along an edge).
+        kept = np.full(h * w, -1, np.int32)
+        kept[at] = col
+        kept = kept.reshape(h, w)
+        strength = np.where(regions.dist > tol, cfg.lambda_ratio, cfg.near_line_ratio).astype(np.float32)
+        has_split = np.zeros(n + 1, bool)
+        for r in split:
+            colours = np.flatnonzero(has[r])
+            sizes = _split(regions, r, kept, strength, colours, palette, colour, cfg)
+            region_colour[r] = palette[colours[sizes.argmax()]]
+            has_split[r] = True
+        under_lines(regions, colour, only=has_split)
+    return Flats(colour=colour, region_colour=region_colour.astype(np.float32), source=source,
+                 paper=(source == PAPER).take(regions.nearest))
