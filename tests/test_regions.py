@@ -134,6 +134,16 @@ def test_gaps_of_1_to_8_px_close_at_1x_and_2x_without_flooding(scale):
     assert r.area[bg] <= (closed == 255).sum()
 
 
+def test_a_large_gap_resolved_on_a_coarse_copy_gives_the_same_regions():
+    lines, centres = circles_with_gaps(2)
+    fine = compute_regions(lines, RegionConfig(coarse_radius=0))
+    coarse = compute_regions(lines, RegionConfig(coarse_radius=3))  # radius ~9 px: a 3x smaller copy
+    assert coarse.n == fine.n
+    for c in centres + [(2, 2)]:
+        a, b = fine.labels == label_at(fine, c), coarse.labels == label_at(coarse, c)
+        assert (a != b).sum() <= 0.01 * a.sum()  # only where a gap's closure is drawn differs
+
+
 def test_without_gap_closing_open_circles_join_the_background():
     lines, centres = circles_with_gaps()
     r = compute_regions(lines, RegionConfig(gap=0))
@@ -265,7 +275,8 @@ def test_a_stroke_crossing_a_line_by_2px_does_not_colour_the_far_region():
     assert is_colour(f.colour, WHITE)[r.labels == label_at(r, pts["background"])].all()
 
 
-def test_two_colours_split_a_region_along_its_inner_line_not_in_blocks():
+@pytest.mark.parametrize("coarse", [False, True])
+def test_two_colours_split_a_region_along_its_inner_line_not_in_blocks(coarse):
     # One box with an open line down the middle; the opening (60 px) is far wider than the gap: one region.
     img = canvas(256, 256)
     cv2.rectangle(img, (20, 40), (236, 216), 0, 2)
@@ -274,7 +285,8 @@ def test_two_colours_split_a_region_along_its_inner_line_not_in_blocks():
     box = label_at(r, (70, 100))
     assert label_at(r, (190, 100)) == box
     hints = hints_of(256, 256, [(RED, [(60, 80), (90, 120)], 6), (BLUE, [(170, 80), (200, 120)], 6)])
-    f = flat_colours(r, hints)
+    # coarse: the region (~37k px) is cut at 1/3 resolution first, then refined at full resolution.
+    f = flat_colours(r, hints, FlatConfig(split_max_pixels=5000 if coarse else 1 << 17))
     assert SOURCES[f.source[box]] == "split"
     red, blue = is_colour(f.colour, RED), is_colour(f.colour, BLUE)
     inside = r.labels == box

@@ -53,6 +53,7 @@ class RegionConfig:
     thin_margin: float = 1.0  # ... and at least 1 px wider (in D): a strip's width wobbles by a pixel
     min_area_at_512: float = 6.0  # px^2 (scaled with the area): smaller paper specks join a neighbour
     adjacency_widths: float = 3.0  # regions separated by ink up to 3 line widths (+2 px) thick are neighbours
+    coarse_radius: float = 8.0  # px: bigger core radii are resolved on an f x smaller copy (speed); 0 = never
 
 
 @dataclass
@@ -182,32 +183,58 @@ def _fill_from_neighbours(labels: np.ndarray, todo: np.ndarray, rounds: int = 16
     return idx
 
 
-def _flood(dist: np.ndarray, markers: np.ndarray, radius: float) -> np.ndarray:
-    """Priority flood of markers over paper, widest passages first. Returns (H,W) int32, -1 where floods met.
+def _flood(markers: np.ndarray, dist: np.ndarray | None = None, radius: float = 1.0) -> np.ndarray:
+    """Flood markers over paper: widest passages first given dist, else breadth first. Returns (H,W) int32, -1
+    where two floods met.
 
-    dist: (H,W) float32 D; markers: (H+2,W+2) int32 padded by one pixel of -1 (cv2.watershed overwrites the frame),
-    -1 = ink (never flooded), 0 = paper to fill, > 0 = marker. Overwritten.
+    markers: (H+2,W+2) int32 padded by one pixel of -1 (cv2.watershed overwrites the frame), -1 = ink (never
+    flooded), 0 = paper to fill, > 0 = marker; overwritten. dist: (H,W) float32 D.
     OpenCV's watershed floods by the colour difference between a pixel and the neighbour it is reached from;
     a checkerboard image (cost on one parity, 0 on the other) turns that into a cost per pixel, so the flood
-    is the bottleneck (widest-path) transform of D at 255 levels.
+    is the bottleneck (widest-path) transform of D at 255 levels. A blank image gives breadth first.
     """
-    h, w = dist.shape
-    cost = cv2.threshold(dist, radius, radius, cv2.THRESH_TRUNC)[1]
-    cost = cv2.convertScaleAbs(cost, alpha=-254.0 / radius, beta=254.0)  # 0 at D >= radius, 254 at D = 0
-    checker = np.tile(np.array([[255, 0], [0, 255]], np.uint8), (h // 2 + 1, w // 2 + 1))
+    h, w = markers.shape[0] - 2, markers.shape[1] - 2
     img = np.zeros((h + 2, w + 2, 3), np.uint8)
-    np.bitwise_and(cost, checker[:h, :w], out=img[1:-1, 1:-1, 0])
+    if dist is not None:
+        cost = cv2.threshold(dist, radius, radius, cv2.THRESH_TRUNC)[1]
+        cost = cv2.convertScaleAbs(cost, alpha=-254.0 / radius, beta=254.0)  # 0 at D >= radius, 254 at D = 0
+        checker = np.tile(np.array([[255, 0], [0, 255]], np.uint8), (h // 2 + 1, w // 2 + 1))
+        np.bitwise_and(cost, checker[:h, :w], out=img[1:-1, 1:-1, 0])
     cv2.watershed(img, markers)
     return np.ascontiguousarray(markers[1:-1, 1:-1])
 
 
+def _padded(inner: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """Markers for _flood: inner (H,W) ids (0 = to fill) with -1 on ink, padded by a frame of -1."""
+    h, w = inner.shape
+    m = np.empty((h + 2, w + 2), np.int32)
+    m[0], m[-1], m[:, 0], m[:, -1] = -1, -1, -1, -1
+    np.copyto(m[1:-1, 1:-1], inner)
+    np.copyto(m[1:-1, 1:-1], -1, where=~paper)
+    return m
+
+
+def _finish(labels: np.ndarray, paper: np.ndarray, n_mark: int) -> tuple[np.ndarray, int]:
+    """After a flood: ink to 0, meeting lines to a neighbour's id, unreached paper to new ids. Returns (labels,
+    number of new ids); those are n_mark+1.. (paper walled off by meeting lines in a 1 px channel, or too thin
+    for a coarse flood)."""
+    np.copyto(labels, 0, where=~paper)
+    _fill_from_neighbours(labels, labels < 0)
+    left = paper & (labels <= 0)
+    if not left.any():
+        return labels, 0
+    n_left, comp = cv2.connectedComponents(left.view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    np.copyto(labels, comp + n_mark, where=left)
+    return labels, n_left - 1
+
+
 def _merge_thin(edges_a: np.ndarray, edges_b: np.ndarray, saddle: np.ndarray, height: np.ndarray,
-                core: np.ndarray, cfg: RegionConfig) -> np.ndarray:
+                core: np.ndarray, ratio: float, margin: float) -> np.ndarray:
     """Kruskal over basin edges by decreasing saddle (module doc, step 4). Returns root (N+1,) per basin."""
     parent = np.arange(height.size)
     h0 = np.minimum(height[edges_a], height[edges_b])
     # Merging only raises a set's height, so an edge that fails the test now fails it forever: skip those.
-    cand = ~(core[edges_a] & core[edges_b]) & ((h0 < cfg.thin_ratio * saddle) | (h0 - saddle < cfg.thin_margin))
+    cand = ~(core[edges_a] & core[edges_b]) & ((h0 < ratio * saddle) | (h0 - saddle < margin))
     order = np.flatnonzero(cand)
     order = order[np.argsort(-saddle[order], kind="stable")]
     H, C = height.astype(np.float64).tolist(), core.tolist()
@@ -227,7 +254,7 @@ def _merge_thin(edges_a: np.ndarray, edges_b: np.ndarray, saddle: np.ndarray, he
         if ra == rb or (C[ra] and C[rb]):
             continue
         lo = min(H[ra], H[rb])
-        if lo < cfg.thin_ratio * s or lo - s < cfg.thin_margin:
+        if lo < ratio * s or lo - s < margin:
             if C[rb] and not C[ra] or (C[ra] == C[rb] and rb < ra):
                 ra, rb = rb, ra  # the root stays a core / the smaller id, so ids stay in raster order
             par[rb] = ra
@@ -240,39 +267,32 @@ def _merge_thin(edges_a: np.ndarray, edges_b: np.ndarray, saddle: np.ndarray, he
         root = nxt
 
 
-def _gap_labels(paper: np.ndarray, dist: np.ndarray, gap: float, cfg: RegionConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Paper -> (basins (H,W) int32, 0 = ink; root (B+1,) int: the region id of each basin), gaps <= `gap` closed."""
+def _basins(paper: np.ndarray, dist: np.ndarray, radius: float, unit: float, cfg: RegionConfig
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 2-4 of the module doc: (basins (H,W) int32, 0 = ink; root (B+1,): the region id of each basin).
+
+    dist is D in px of this image; unit = full-resolution px per px here: heights and saddles are compared in
+    full-resolution px, with thin_margin in px of this image (a strip's width wobbles by one of its pixels).
+    """
     h, w = paper.shape
-    radius = gap / 2.0 + 0.5
     n_core, core = cv2.connectedComponents((dist > radius).view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
     # Thin parts: one marker per plateau of local maxima of D below the core radius (equal D on a plateau).
     peak = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (dist <= radius) & paper
     n_peak, peaks = cv2.connectedComponents(peak.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    markers = np.empty((h + 2, w + 2), np.int32)
-    markers[0], markers[-1], markers[:, 0], markers[:, -1] = -1, -1, -1, -1
-    inner = markers[1:-1, 1:-1]
-    np.copyto(inner, core)
+    markers = _padded(core, paper)
     del core
     at = np.flatnonzero(peak)
-    ids = peaks.reshape(-1)[at]
+    ids = peaks.reshape(-1)[at] + (n_core - 1)
     del peaks, peak
-    inner[np.divmod(at, w)] = ids + (n_core - 1)
-    np.copyto(inner, -1, where=~paper)
+    markers[1:-1, 1:-1][np.divmod(at, w)] = ids
     n_mark = n_core - 1 + n_peak - 1
     height = np.full(n_mark + 1, np.inf)
-    height[ids + (n_core - 1)] = dist.reshape(-1)[at]
+    height[ids] = dist.reshape(-1)[at] * unit
 
-    labels = _flood(dist, markers, radius)
+    labels, n_left = _finish(_flood(markers, dist, radius), paper, n_mark)
     del markers
-    np.copyto(labels, 0, where=~paper)
-    _fill_from_neighbours(labels, labels < 0)
-    # Paper no flood reached (walled off by meeting lines in a 1 px channel): own components, thin parts.
-    left = paper & (labels <= 0)
-    if left.any():
-        n_left, comp = cv2.connectedComponents(left.view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
-        np.copyto(labels, comp + n_mark, where=left)
-        height = np.concatenate([height, np.ones(n_left - 1)])
-        n_mark += n_left - 1
+    height = np.concatenate([height, np.full(n_left, unit)])
+    n_mark += n_left
     is_core = np.zeros(n_mark + 1, bool)
     is_core[1:n_core] = True
     # Basin graph: saddle of a pair = the widest point of the boundary between them.
@@ -282,12 +302,49 @@ def _gap_labels(paper: np.ndarray, dist: np.ndarray, gap: float, cfg: RegionConf
     flat, dflat = labels.reshape(-1), dist.reshape(-1)
     a, b, _, inv = _group_pairs(flat.take(p), flat.take(q), n_mark)
     saddle = np.zeros(a.size, np.float64)
-    np.maximum.at(saddle, inv, np.minimum(dflat.take(p), dflat.take(q)))
-    return labels, _merge_thin(a, b, saddle, height, is_core, cfg)
+    np.maximum.at(saddle, inv, np.minimum(dflat.take(p), dflat.take(q)) * unit)
+    return labels, _merge_thin(a, b, saddle, height, is_core, cfg.thin_ratio, cfg.thin_margin * unit)
+
+
+def _gap_labels(paper: np.ndarray, dist: np.ndarray, gap: float, cfg: RegionConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Paper -> (basins (H,W) int32, 0 = ink; root: the region id of each basin), gaps up to `gap` px closed.
+
+    A large gap is resolved on a copy f times smaller (paper where a whole f x f block is paper), where the core
+    radius is still >= coarse_radius px, and only the band the coarse regions leave near ink and near each other
+    is filled at full resolution, breadth first over paper: a widest-path flood of every pixel is cache-bound.
+    """
+    radius = gap / 2.0 + 0.5
+    f = int(radius // cfg.coarse_radius) if cfg.coarse_radius > 0 else 1
+    if f < 2:
+        return _basins(paper, dist, radius, 1.0, cfg)
+    h, w = paper.shape
+    hc, wc = -(-h // f), -(-w // f)
+    padded = np.pad(paper, ((0, hc * f - h), (0, wc * f - w)), constant_values=True)
+    paper_c = padded.reshape(hc, f, wc, f).all(axis=(1, 3))
+    basins_c, root_c = _basins(paper_c, cv2.distanceTransform(paper_c.view(np.uint8), cv2.DIST_L2, 5),
+                               radius / f, float(f), cfg)
+    lab_c = root_c.astype(np.int32).take(basins_c)
+    # Coarse pixels with no other region among their 3x3 neighbours (ink is fine: the block is all paper) seed
+    # the full-resolution fill, so even a region one coarse pixel wide keeps a seed. Float ids < 2^24 are exact.
+    lf = lab_c.astype(np.float32)
+    k3 = np.ones((3, 3), np.uint8)
+    lo = cv2.erode(np.where(lab_c > 0, lf, np.float32(2**24)), k3)
+    seed_c = np.where((lo == lf) & (cv2.dilate(lf, k3) == lf) & (lab_c > 0), lab_c, 0).astype(np.int32)
+    seed = cv2.resize(seed_c, (wc * f, hc * f), interpolation=cv2.INTER_NEAREST)[:h, :w]
+    n_mark = int(lab_c.max())
+    labels, n_left = _finish(_flood(_padded(seed, paper)), paper, n_mark)
+    # Ids present: every seeded region (a region too thin to seed went to its neighbours) and the new ones.
+    root = np.zeros(n_mark + n_left + 1, np.int64)
+    seeded = np.flatnonzero(np.bincount(seed_c.reshape(-1), minlength=n_mark + 1))
+    root[seeded] = seeded
+    root[n_mark + 1:] = np.arange(n_mark + 1, n_mark + n_left + 1)
+    root[0] = 0
+    return labels, root
 
 
 def _compact(to: np.ndarray) -> tuple[np.ndarray, int]:
-    """A map of ids (to[0] = 0) -> the same map onto compact ids 1..n, in order of target id, and n."""
+    """A map of ids (to[0] = 0; ids mapped to 0 are absent) -> the same map onto compact ids 1..n, in order of
+    target id, and n."""
     present = np.zeros(int(to.max()) + 1, bool)
     present[to] = True
     present[0] = False
