@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from inkwash.classical.lazybrush import LazyBrushConfig, stroke_labels
 from inkwash.errors import InkwashError
 from inkwash.regions import (SOURCES, FlatConfig, RegionConfig, cached_regions, clear_region_cache,
                              compute_regions, flat_colours, lock_to_regions)
+from inkwash.regions.flats import stroke_colours
 
 RED, BLUE, GREEN, WHITE = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, 1.0, 0.0), (1.0, 1.0, 1.0)
 
@@ -52,15 +54,18 @@ def label_at(regions, xy):
     return int(regions.labels[xy[1], xy[0]])
 
 
-def circles_with_gaps(scale=1):
-    """Eight circles on a 256x256 (x scale) page, circle k's outline opened by a gap of k+1 px (x scale)."""
-    img = canvas(256, 256)
-    centres = [(32 + 64 * (k % 4), 64 + 128 * (k // 4)) for k in range(8)]
+def circles_with_gaps(scale=1, page=256, thickness=2, gaps=True):
+    """Eight circles on a page x page drawing with `thickness` px outlines, circle k's outline opened by a gap of
+    k+1 px (unless not gaps); the whole drawing then upscaled by `scale` (lines and gaps too)."""
+    img = canvas(page, page)
+    u = page // 256
+    # Circles 15 px apart (per 256 px of page): wider than the gap, so the background stays one region.
+    centres = [(u * (40 + 58 * (k % 4)), u * (64 + 128 * (k // 4))) for k in range(8)]
     for (x, y) in centres:
-        cv2.circle(img, (x, y), 26, 0, 2)
-    for k, (x, y) in enumerate(centres):
+        cv2.circle(img, (x, y), 20 * u, 0, thickness)
+    for k, (x, y) in enumerate(centres if gaps else []):
         g = k + 1
-        img[y - g // 2: y - g // 2 + g, x + 22: x + 30] = 255  # open the right side of the outline
+        img[y - g // 2: y - g // 2 + g, x + 20 * u - 6: x + 20 * u + 6] = 255  # open the right side
     if scale > 1:
         img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
     return as_lines(img), [(x * scale, y * scale) for x, y in centres]
@@ -119,19 +124,21 @@ def test_nearest_region_is_the_region_of_the_nearest_paper_pixel():
 
 
 @pytest.mark.parametrize("scale", [1, 2])
-def test_gaps_of_1_to_8_px_close_at_1x_and_2x_without_flooding(scale):
-    lines, centres = circles_with_gaps(scale)
+@pytest.mark.parametrize("page,thickness", [(256, 2), (512, 2), (512, 4)])
+def test_gaps_of_1_to_8_px_close_at_1x_and_2x_without_flooding(scale, page, thickness):
+    lines, centres = circles_with_gaps(scale, page, thickness)
     r = compute_regions(lines)
     assert r.gap >= 8 * scale
     bg = label_at(r, (2, 2))
     inside = [label_at(r, c) for c in centres]
     assert len(set(inside)) == 8 and bg not in inside and 0 not in inside
     assert not r.border[inside].any()
-    # The background holds only paper outside every circle (its area matches the gap-free drawing's).
-    closed = canvas(256 * scale, 256 * scale)
-    for x, y in centres:
-        cv2.circle(closed, (x, y), 27 * scale, 0, -1)
-    assert r.area[bg] <= (closed == 255).sum()
+    # Each region is what it is without the gaps, give or take the openings' pixels (which go to either side).
+    closed = compute_regions(circles_with_gaps(scale, page, thickness, gaps=False)[0], RegionConfig(gap=0))
+    slack = sum((k + 1) * 12 * scale**2 for k in range(8))
+    assert abs(r.area[bg] - closed.area[label_at(closed, (2, 2))]) <= slack
+    for c, lab in zip(centres, inside):
+        assert abs(r.area[lab] - closed.area[label_at(closed, c)]) <= (8 * 12 + 10) * scale**2
 
 
 def test_a_large_gap_resolved_on_a_coarse_copy_gives_the_same_regions():
@@ -298,6 +305,19 @@ def test_two_colours_split_a_region_along_its_inner_line_not_in_blocks(coarse):
         row = blue[y, 23:234].astype(np.int8)
         switches = np.flatnonzero(np.diff(row))
         assert switches.size == 1 and abs(23 + switches[0] - 128) <= 4
+
+
+def test_stroke_colours_match_lazybrush_stroke_labels():
+    rng = np.random.default_rng(0)
+    hints = np.zeros((64, 64, 4), np.float32)
+    base = rng.uniform(0, 1, (6, 3))
+    pick = rng.integers(0, 6, (64, 64))
+    hints[..., :3] = np.clip(base[pick] + rng.normal(0, 0.03, (64, 64, 3)), 0, 1)  # JPEG-ish noisy strokes
+    hints[..., 3] = rng.random((64, 64)) < 0.4
+    seeds, palette = stroke_labels(hints, LazyBrushConfig())
+    at, col, pal = stroke_colours(hints, LazyBrushConfig().colour_tolerance)
+    assert np.array_equal(at, np.flatnonzero(seeds >= 0)) and np.array_equal(col, seeds.reshape(-1)[at])
+    assert np.allclose(pal, palette)
 
 
 def test_bad_policy_and_missing_proposal_are_clear_errors():

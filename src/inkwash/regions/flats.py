@@ -2,7 +2,7 @@
 unhinted regions follow a policy, and colour also goes under the lines.
 
 Rules, in order:
-1. Hint strokes are read as LazyBrush reads them (`stroke_labels`: close colours are one colour). A stroke pixel
+1. Hint strokes are read as LazyBrush reads them (its `stroke_labels`' greedy merge: close colours are one). A stroke pixel
    within `cross_tolerance` px of ink, in a region that does not hold most of its stroke, is dropped: a scribble
    that crosses an outline by a few pixels colours only the side it was drawn on.
 2. A region whose remaining hints have one colour takes it. Colours with under `min_share` of a region's hint
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inkwash.classical.lazybrush import LazyBrushConfig, sequential_cut, stroke_labels
+from inkwash.classical.lazybrush import sequential_cut
 from inkwash.errors import InkwashError
 from inkwash.regions.engine import Regions
 from inkwash.regions.stats import margin_px, region_medians, under_lines
@@ -66,30 +66,60 @@ class Flats:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _hint_pixels(regions: Regions, seeds: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stroke_colours(hints: np.ndarray, tolerance: float, max_labels: int = 250
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hint pixels and their merged colours, as LazyBrush's `stroke_labels` (same greedy merge, same ids), but
+    from packed 24-bit colours: a 1-D unique instead of a row-wise one (~10x faster on a 2048 px hint map).
+
+    hints: (H,W,4). Returns (flat index (P,) int64, colour id (P,) int32, palette (L,3) float32 in [0,1]).
+    """
+    flat = hints.reshape(-1, hints.shape[-1])
+    at = np.flatnonzero(hints[..., 3] > 0.5)
+    if at.size == 0:
+        return at, np.zeros(0, np.int32), np.zeros((0, 3), np.float32)
+    q = (np.clip(flat[at, :3], 0, 1) * 255.0 + 0.5).astype(np.int32)
+    key = (q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2]
+    keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    colours = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1).astype(np.float32)
+    centres: list[np.ndarray] = []
+    assign = np.empty(len(colours), np.int32)
+    tol = tolerance * 255.0
+    for i in np.argsort(-counts, kind="stable"):
+        c = colours[i]
+        if centres:
+            d = np.linalg.norm(np.asarray(centres) - c, axis=1)
+            j = int(np.argmin(d))
+            if d[j] <= tol or len(centres) >= max_labels:
+                assign[i] = j
+                continue
+        centres.append(c)
+        assign[i] = len(centres) - 1
+    return at, assign[inverse.reshape(-1)], np.asarray(centres, np.float32) / 255.0
+
+
+def _hint_pixels(regions: Regions, at: np.ndarray, col: np.ndarray, tol: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stroke pixels that count (rule 1): (flat index, region, colour id) of each, all (P,) arrays."""
-    at = np.flatnonzero(seeds >= 0)
-    col = seeds.reshape(-1).take(at)
+    if at.size == 0:
+        return at, at.astype(np.int32), col
     reg = regions.labels.reshape(-1).take(at)
     near = regions.dist.reshape(-1).take(at) <= tol
     if near.any():
         # Strokes = connected pieces of one colour; a near-line pixel outside its stroke's main region is a crossing.
-        y0, x0 = np.unravel_index(at.min(), seeds.shape)[0], 0
-        y1 = np.unravel_index(at.max(), seeds.shape)[0] + 1
-        crop = seeds[y0:y1]
-        n_cc, cc = cv2.connectedComponents((crop >= 0).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-        comp = cc.reshape(-1).take(at - y0 * seeds.shape[1] - x0)
+        w = regions.shape[1]
+        y0, y1 = int(at[0]) // w, int(at[-1]) // w + 1
+        mask = np.zeros((y1 - y0) * w, np.uint8)
+        mask[at - y0 * w] = 1
+        cc = cv2.connectedComponents(mask.reshape(y1 - y0, w), connectivity=8, ltype=cv2.CV_32S)[1]
+        comp = cc.reshape(-1).take(at - y0 * w)
         n_col = int(col.max()) + 1
-        stroke = comp.astype(np.int64) * n_col + col
-        stroke_ids, stroke = np.unique(stroke, return_inverse=True)
+        stroke_ids, stroke = np.unique(comp.astype(np.int64) * n_col + col, return_inverse=True)
         stroke = stroke.reshape(-1)
         n_reg = regions.n + 1
-        key = stroke * n_reg + reg
-        counts = np.bincount(key, minlength=stroke_ids.size * n_reg).reshape(stroke_ids.size, n_reg)
+        counts = np.bincount(stroke * n_reg + reg, minlength=stroke_ids.size * n_reg).reshape(-1, n_reg)
         counts[:, 0] = 0  # ink holds no stroke
-        main = counts.argmax(axis=1)
-        keep = ~near | (reg == main[stroke])
-        at, col, reg, near = at[keep], col[keep], reg[keep], near[keep]
+        keep = ~near | (reg == counts.argmax(axis=1)[stroke])
+        at, col, reg = at[keep], col[keep], reg[keep]
     on = reg > 0
     return at[on], reg[on], col[on]
 
@@ -203,10 +233,9 @@ def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None 
         if np.shape(proposal) != (h, w, 3):
             raise ValueError(f"proposal of shape {np.shape(proposal)}: expected {(h, w, 3)}")
     n = regions.n
-    lb = LazyBrushConfig(colour_tolerance=cfg.colour_tolerance)
-    seeds, palette = stroke_labels(hints, lb)
+    hint_at, hint_col, palette = stroke_colours(hints, cfg.colour_tolerance)
     tol = max(cfg.cross_tolerance, cfg.cross_tolerance * min(h, w) / 512.0)
-    at, reg, col = _hint_pixels(regions, seeds, tol)
+    at, reg, col = _hint_pixels(regions, hint_at, hint_col, tol)
 
     region_colour = np.tile(WHITE, (n + 1, 1))
     source = np.full(n + 1, PAPER, np.uint8)
