@@ -19,6 +19,14 @@ How (a trapped ball, in the manner of the "close gap" fills of Krita and MyPaint
 6. Every pixel gets its nearest region (the Voronoi cell inside ink), so colour can go under the lines, and
    regions whose cells touch inside ink no thicker than a few line widths are neighbours.
 
+A neck narrower than the gap looks like a gap: a region pinched narrower than `gap` (a bulb-ended toe) becomes
+two regions joined by an "open" boundary (Adjacency.open); flats' neighbour policy favours such boundaries.
+Large gaps (core radius R >= 2 coarse_radius, e.g. 2048 px and up) run steps 2-4 on a copy f = R // coarse_radius
+times smaller (a coarse pixel is paper when its whole block is) and fill only the band the coarse regions leave
+near ink and near each other at full resolution, breadth first over paper: the widest-path flood is cache-bound
+(~3x a breadth-first one) and resolving a 64 px gap needs no 1 px precision. Strips narrower than ~f px that
+are not closed off by ink then join the region they open onto.
+
 Automatic gap (RegionConfig.gap = None), with s = short side / 512 and w the measured line width:
     gap = clip(gap_per_width * w, gap_min_at_512 * s, gap_max_at_512 * s)
 At 512 px with 2-4 px lines that is 8-12 px (gaps of 1-8 px close); the same drawing at 2x gets twice the gap.
@@ -231,14 +239,13 @@ def _finish(labels: np.ndarray, paper: np.ndarray, n_mark: int) -> tuple[np.ndar
 def _merge_thin(edges_a: np.ndarray, edges_b: np.ndarray, saddle: np.ndarray, height: np.ndarray,
                 core: np.ndarray, ratio: float, margin: float) -> np.ndarray:
     """Kruskal over basin edges by decreasing saddle (module doc, step 4). Returns root (N+1,) per basin."""
-    parent = np.arange(height.size)
     h0 = np.minimum(height[edges_a], height[edges_b])
     # Merging only raises a set's height, so an edge that fails the test now fails it forever: skip those.
     cand = ~(core[edges_a] & core[edges_b]) & ((h0 < ratio * saddle) | (h0 - saddle < margin))
     order = np.flatnonzero(cand)
     order = order[np.argsort(-saddle[order], kind="stable")]
     H, C = height.astype(np.float64).tolist(), core.tolist()
-    par = parent.tolist()
+    par = list(range(height.size))
 
     def find(x: int) -> int:
         root = x
@@ -248,8 +255,7 @@ def _merge_thin(edges_a: np.ndarray, edges_b: np.ndarray, saddle: np.ndarray, he
             par[x], x = root, par[x]
         return root
 
-    for e, a, b, s in zip(order.tolist(), edges_a[order].tolist(), edges_b[order].tolist(),
-                          saddle[order].tolist()):
+    for a, b, s in zip(edges_a[order].tolist(), edges_b[order].tolist(), saddle[order].tolist()):
         ra, rb = find(a), find(b)
         if ra == rb or (C[ra] and C[rb]):
             continue
@@ -274,7 +280,7 @@ def _basins(paper: np.ndarray, dist: np.ndarray, radius: float, unit: float, cfg
     dist is D in px of this image; unit = full-resolution px per px here: heights and saddles are compared in
     full-resolution px, with thin_margin in px of this image (a strip's width wobbles by one of its pixels).
     """
-    h, w = paper.shape
+    w = paper.shape[1]
     n_core, core = cv2.connectedComponents((dist > radius).view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
     # Thin parts: one marker per plateau of local maxima of D below the core radius (equal D on a plateau).
     peak = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (dist <= radius) & paper

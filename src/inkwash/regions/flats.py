@@ -2,9 +2,9 @@
 unhinted regions follow a policy, and colour also goes under the lines.
 
 Rules, in order:
-1. Hint strokes are read as LazyBrush reads them (its `stroke_labels`' greedy merge: close colours are one). A stroke pixel
-   within `cross_tolerance` px of ink, in a region that does not hold most of its stroke, is dropped: a scribble
-   that crosses an outline by a few pixels colours only the side it was drawn on.
+1. Hint strokes are read as LazyBrush reads them (its `stroke_labels`' greedy merge: close colours are one).
+   A stroke pixel within `cross_tolerance` px of ink, in a region that does not hold most of its stroke, is
+   dropped: a scribble that crosses an outline by a few pixels colours only the side it was drawn on.
 2. A region whose remaining hints have one colour takes it. Colours with under `min_share` of a region's hint
    pixels (or under `min_pixels`) are strays (anti-aliased stroke rims) and are ignored.
 3. A region with several colours is split between them by LazyBrush's Potts graph cut on that region's pixels
