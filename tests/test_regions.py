@@ -89,6 +89,22 @@ def test_closed_shapes_give_the_paper_components_exactly():
     assert not r.border[0]  # ink is no region
 
 
+def test_specks_join_a_neighbour_but_never_make_a_shape_background():
+    img = canvas(512, 512)
+    cv2.rectangle(img, (1, 1), (200, 200), 0, 2)
+    img[50:52, 0] = 255  # a 2 px paper speck on the image edge, inside the left outline
+    img[300:302, 300] = 0  # and a 2 px ink speck in the background (a hole, not a region)
+    cv2.circle(img, (400, 400), 40, 0, 2)
+    img[398:401, 398:401] = 0
+    img[399, 399] = 255  # a 3x3 ink ring around one paper pixel: a speck inside the circle
+    r = compute_regions(as_lines(img))
+    inside, circle = label_at(r, (100, 100)), label_at(r, (380, 400))
+    assert not r.border[inside] and not r.border[circle] and r.border[label_at(r, (310, 310))]
+    assert label_at(r, (399, 399)) == circle  # the 1 px speck joined the circle it sits in
+    # The border speck had no border neighbour to join: it stays a (tiny) border region of its own.
+    assert label_at(r, (0, 50)) not in (0, inside) and r.border[label_at(r, (0, 50))]
+
+
 def test_adjacency_and_boundary_lengths():
     lines, pts = shapes()
     r = compute_regions(lines)

@@ -374,8 +374,12 @@ def _adjacency(nearest: np.ndarray, ink_dist: np.ndarray, paper: np.ndarray, n: 
     return Adjacency(a, b, length.astype(np.int64), opened)
 
 
-def _merge_specks(area: np.ndarray, adj: Adjacency, min_area: float) -> np.ndarray | None:
-    """Map (n+1,) sending each speck (area < min_area) to the non-speck neighbour it shares most outline with."""
+def _merge_specks(area: np.ndarray, adj: Adjacency, min_area: float, border: np.ndarray) -> np.ndarray | None:
+    """Map (n+1,) sending each speck (area < min_area) to the non-speck neighbour it shares most outline with.
+
+    A speck on the image border joins only a border region: paper left between an outline and the image edge
+    must not make the shape inside count as background.
+    """
     speck = area < min_area
     speck[0] = False
     if not speck.any() or adj.a.size == 0:
@@ -383,7 +387,7 @@ def _merge_specks(area: np.ndarray, adj: Adjacency, min_area: float) -> np.ndarr
     a = np.concatenate([adj.a, adj.b])
     b = np.concatenate([adj.b, adj.a])
     w = np.concatenate([adj.length, adj.length])
-    ok = speck[a] & ~speck[b]
+    ok = speck[a] & ~speck[b] & (border[b] | ~border[a])
     if not ok.any():
         return None
     a, b, w = a[ok], b[ok], w[ok]
@@ -472,13 +476,15 @@ def regions_from_u8(intensity: np.ndarray, cfg: RegionConfig, key: str) -> Regio
     adj = _adjacency(nearest, ink_dist, paper, n, sep)
     del ink_dist
     area = np.bincount(labels.reshape(-1), minlength=n + 1).astype(np.int64)
-    to = _merge_specks(area, adj, cfg.min_area_at_512 * (min(h, w) / 512.0) ** 2)
+    border = _border(labels, n)
+    to = _merge_specks(area, adj, cfg.min_area_at_512 * (min(h, w) / 512.0) ** 2, border)
     if to is not None:  # merge, make ids compact again (one relabelling pass), and collapse the graph
         full, n = _compact(to)
         labels, nearest = full.take(labels), full.take(nearest)
         area = np.bincount(full, weights=area, minlength=n + 1).astype(np.int64)
+        border = np.bincount(full, weights=border, minlength=n + 1) > 0
         adj = _collapse(adj, full, n)
-    return Regions(labels=labels, n=n, area=area, border=_border(labels, n), adjacency=adj, nearest=nearest,
+    return Regions(labels=labels, n=n, area=area, border=border, adjacency=adj, nearest=nearest,
                    nearest_pixel=nearest_pixel, dist=dist, intensity=intensity, bbox=_bboxes(labels, n),
                    gap=gap, line_width=width, key=key, config=cfg)
 
