@@ -84,7 +84,7 @@ class Adjacency:
 
 @dataclass
 class Regions:
-    """A drawing's regions. Region 0 is ink; every paper pixel belongs to one region 1..n."""
+    """A drawing's regions. Region 0 is ink; every paper pixel belongs to one region 1..n. Arrays are read-only."""
 
     labels: np.ndarray  # (H,W) int32: 0 = ink, 1..n = region of the paper pixel
     n: int  # number of regions
@@ -436,7 +436,7 @@ def lines_u8(lines: np.ndarray) -> np.ndarray:
     if lines.ndim != 2 or min(lines.shape) < 2:
         raise InkwashError(f"lines of shape {lines.shape}: expected a 2-D greyscale image at least 2x2 px")
     if lines.dtype == np.uint8:
-        return np.ascontiguousarray(lines)
+        return lines.copy()  # Regions keeps it read-only: never the caller's array
     if not np.issubdtype(lines.dtype, np.floating) and lines.dtype != np.bool_:
         raise InkwashError(f"lines of dtype {lines.dtype}: expected floats in [0, 1] or uint8")
     f = cv2.max(np.ascontiguousarray(lines, np.float32), 0.0)
@@ -484,9 +484,14 @@ def regions_from_u8(intensity: np.ndarray, cfg: RegionConfig, key: str) -> Regio
         area = np.bincount(full, weights=area, minlength=n + 1).astype(np.int64)
         border = np.bincount(full, weights=border, minlength=n + 1) > 0
         adj = _collapse(adj, full, n)
-    return Regions(labels=labels, n=n, area=area, border=border, adjacency=adj, nearest=nearest,
-                   nearest_pixel=nearest_pixel, dist=dist, intensity=intensity, bbox=_bboxes(labels, n),
-                   gap=gap, line_width=width, key=key, config=cfg)
+    regions = Regions(labels=labels, n=n, area=area, border=border, adjacency=adj, nearest=nearest,
+                      nearest_pixel=nearest_pixel, dist=dist, intensity=intensity, bbox=_bboxes(labels, n),
+                      gap=gap, line_width=width, key=key, config=cfg)
+    # Cached Regions are shared between callers (web sessions, batch passes): make mutation an error.
+    for a in (labels, area, border, nearest, nearest_pixel, dist, intensity, regions.bbox, adj.a, adj.b,
+              adj.length, adj.open):
+        a.flags.writeable = False
+    return regions
 
 
 def compute_regions(lines: np.ndarray, config: RegionConfig | None = None) -> Regions:

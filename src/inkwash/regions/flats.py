@@ -8,8 +8,8 @@ Rules, in order:
 2. A region whose remaining hints have one colour takes it. Colours with under `min_share` of a region's hint
    pixels (or under `min_pixels`) are strays (anti-aliased stroke rims) and are ignored.
 3. A region with several colours is split between them by LazyBrush's Potts graph cut on that region's pixels
-   only, at full resolution: the cut runs along ink inside the region (free: ink is not part of it) and across
-   paper where it is narrowest, so boundaries follow the drawing, never blocks.
+   only (`split.py`): the cut runs along ink inside the region (free: ink is not part of it) and across paper
+   where it is narrowest, so boundaries follow the drawing, never blocks.
 4. Unhinted regions: `paper` leaves them white; `neighbour` gives each the colour of the coloured neighbour it
    shares the most outline with (outline with no ink between, a closed gap, counts `1 + open_bonus` times),
    in rounds so regions several steps from a hint are reached; `model` gives each the median colour of a
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inkwash.classical.lazybrush import sequential_cut
 from inkwash.errors import InkwashError
 from inkwash.regions.engine import Regions
+from inkwash.regions.split import potts_split
 from inkwash.regions.stats import margin_px, region_medians, under_lines
 
 UNHINTED = ("paper", "neighbour", "model")
@@ -51,8 +51,8 @@ class FlatConfig:
     k_factor: float = 2.0  # split cut: paper edges cost ~K = k_factor (w + h) (Sykora 2009, as LazyBrush)
     lambda_ratio: float = 0.95  # split cut: stroke data term lambda = 0.95 K (Sykora 2009)
     near_line_ratio: float = 0.05  # split cut: weak lambda of stroke pixels near a line (as LazyBrush)
-    split_max_pixels: int = 1 << 17  # bigger regions are cut on a coarse copy first: max-flow time grows fast
-    split_band: int = 3  # coarse px each side of the coarse cut re-cut at full resolution: room to straighten
+    split_max_pixels: int = 1 << 17  # bigger regions are cut on blocks first (split.py): max-flow time grows fast
+    split_band: int = 3  # blocks each side of the coarse cut re-cut at full resolution: room to straighten
 
 
 @dataclass
@@ -133,40 +133,6 @@ def _region_hints(regions: Regions, reg: np.ndarray, col: np.ndarray, n_col: int
     return (count >= cfg.min_pixels) & (count >= cfg.min_share * total)
 
 
-def _pool(a: np.ndarray, s: int, fill, reduce) -> np.ndarray:
-    """Reduce each s x s block of a 2-D array (padded with fill) by `reduce` over its last axis."""
-    h, w = a.shape
-    hc, wc = -(-h // s), -(-w // s)
-    a = np.pad(a, ((0, hc * s - h), (0, wc * s - w)), constant_values=fill)
-    return reduce(a.reshape(hc, s, wc, s).transpose(0, 2, 1, 3).reshape(hc, wc, s * s), axis=2)
-
-
-def _cut(intensity: np.ndarray, seeds: np.ndarray, lam: np.ndarray, m: int, k_factor: float,
-         active: np.ndarray, cfg: FlatConfig) -> np.ndarray:
-    """Potts cut of the active pixels into m labels (local ids), coarse to fine when they are many."""
-    h, w = active.shape
-    area = int(active.sum())
-    if area <= cfg.split_max_pixels:
-        return sequential_cut(intensity, seeds, lam, m, k_factor * (h + w), active=active,
-                              fixed=np.zeros(active.shape, np.int32))
-    s = int(np.ceil(np.sqrt(area / cfg.split_max_pixels)))
-    # Coarse copy: lines and the outside stay dark (min), a block is active if any pixel is, strongest seed wins.
-    score = np.where(seeds >= 0, lam + 1.0, 0.0)
-    pick = _pool(score, s, 0.0, np.argmax)[..., None]
-    blocks = [_pool(a, s, f, lambda x, axis: x) for a, f in ((seeds, -1), (lam, 0.0))]
-    seeds_c, lam_c = (np.take_along_axis(b, pick, 2)[..., 0] for b in blocks)
-    coarse = sequential_cut(_pool(intensity, s, 0.0, np.min), seeds_c, lam_c, m,
-                            k_factor * sum(seeds_c.shape), active=_pool(active, s, False, np.any),
-                            fixed=np.zeros(seeds_c.shape, np.int32))
-    up = np.repeat(np.repeat(coarse, s, axis=0), s, axis=1)[:h, :w].astype(np.int32)
-    # Re-cut at full resolution near the coarse boundary and wherever a strong seed disagrees with it.
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * s * cfg.split_band + 1,) * 2)
-    up8 = up.astype(np.uint8)
-    band = cv2.dilate(up8, kernel) != cv2.erode(up8, kernel)
-    band |= cv2.dilate(((seeds >= 0) & (seeds != up) & (lam >= cfg.lambda_ratio)).view(np.uint8), kernel) > 0
-    return sequential_cut(intensity, seeds, lam, m, k_factor * (h + w), active=active & band, fixed=up)
-
-
 def _split(regions: Regions, r: int, seeds: np.ndarray, strength: np.ndarray, colours: np.ndarray,
            palette: np.ndarray, out: np.ndarray, cfg: FlatConfig) -> np.ndarray:
     """Graph-cut region r between its hint colours (rule 3), writing its pixels into out (H,W,3).
@@ -174,16 +140,15 @@ def _split(regions: Regions, r: int, seeds: np.ndarray, strength: np.ndarray, co
     Returns the pixel count per colour in `colours` (k,).
     """
     y0, x0, y1, x1 = (int(v) for v in regions.bbox[r])
-    y0, x0, y1, x1 = max(y0 - 1, 0), max(x0 - 1, 0), y1 + 1, x1 + 1  # one pixel of outside: free edges
     active = regions.labels[y0:y1, x0:x1] == r
-    # Edges leaving the region cost 1 (intensity 0 outside): the region's outline is no cheaper than ink.
-    intensity = np.where(active, regions.intensity[y0:y1, x0:x1] / np.float32(255.0), np.float32(0.0))
     local = np.full(palette.shape[0], -1, np.int32)
     local[colours] = np.arange(colours.size)
     s = seeds[y0:y1, x0:x1]
     s = np.where(active & (s >= 0), local.take(np.maximum(s, 0)), -1).astype(np.int32)
     lam = np.where(s >= 0, strength[y0:y1, x0:x1], 0.0).astype(np.float32)
-    lab = _cut(intensity, s, lam, colours.size, cfg.k_factor, active, cfg)
+    intensity = regions.intensity[y0:y1, x0:x1] / np.float32(255.0)
+    k = cfg.k_factor * (active.shape[0] + active.shape[1])
+    lab = potts_split(intensity, active, s, lam, colours.size, k, cfg.split_max_pixels, cfg.split_band)
     view = out[y0:y1, x0:x1]
     view[active] = palette[colours][lab[active]]
     return np.bincount(lab[active], minlength=colours.size)
