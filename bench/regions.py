@@ -21,15 +21,17 @@ import argparse  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from _report import median_seconds, report  # noqa: E402  (bench/ is on sys.path when run as a script)
+from _report import report  # noqa: E402  (bench/ is on sys.path when run as a script)
 from inkwash.regions import compute_regions, flat_colours  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +101,19 @@ def strokes_for(regions, n: int, split: bool, seed: int = 0) -> np.ndarray:
     return hints
 
 
+def timed(fn, repeats: int) -> tuple[float, float]:
+    """(median wall seconds, median CPU seconds of this process) of `repeats` calls after one warm-up. CPU time
+    counts both threads but not the time spent waiting for a core, so it tells work apart from a busy machine."""
+    fn()
+    wall, cpu = [], []
+    for _ in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall), statistics.median(cpu)
+
+
 def memory_child(size: int) -> None:
     """Print JSON: peak resident memory during compute_regions at size x size, and the tracemalloc peak."""
     lines = synthetic_lineart(size)
@@ -148,23 +163,24 @@ def main() -> None:
         for name, make in (("synthetic shapes", synthetic_lineart), ("lizard upscaled", real_lineart)):
             lines = make(size)
             reg = compute_regions(lines)
-            t = median_seconds(lambda lines=lines: compute_regions(lines), args.repeats)
+            t, c = timed(lambda lines=lines: compute_regions(lines), args.repeats)
             rows.append(f"| regions | {name} | {size}x{size} | {reg.n} regions, gap {reg.gap:.0f} px, "
-                        f"line {reg.line_width:.1f} px | {t:.3f} |")
+                        f"line {reg.line_width:.1f} px | {t:.3f} | {c:.3f} |")
     s = args.flats_size
     reg = compute_regions(synthetic_lineart(s))
     for split in (False, True):
         hints = strokes_for(reg, 10, split)
         flats = flat_colours(reg, hints)
         n_split = int((flats.source == 2).sum())
-        t = median_seconds(lambda hints=hints: flat_colours(reg, hints), max(args.repeats, 5))
+        t, c = timed(lambda hints=hints: flat_colours(reg, hints), max(args.repeats, 5))
         what = "10 strokes, " + (f"{n_split} region split" if split else "no split")
-        rows.append(f"| flats (cached regions) | synthetic shapes | {s}x{s} | {what} | {t:.3f} |")
+        rows.append(f"| flats (cached regions) | synthetic shapes | {s}x{s} | {what} | {t:.3f} | {c:.3f} |")
     big = max(args.sizes)
     out = subprocess.run([sys.executable, __file__, "--memory-child", str(big)], capture_output=True, text=True,
                          check=True)
     mem = json.loads(out.stdout.strip().splitlines()[-1])
-    table = ["| what | lineart | size | result | seconds (median) |", "|---|---|---|---|---|", *rows]
+    table = ["| what | lineart | size | result | wall s (median) | CPU s (median) |", "|---|---|---|---|---|---|",
+             *rows]
     cmd = " ".join([".venv/bin/python", "bench/regions.py", *sys.argv[1:]])
     load = os.getloadavg()
     section = [

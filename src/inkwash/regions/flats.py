@@ -133,11 +133,12 @@ def _region_hints(regions: Regions, reg: np.ndarray, col: np.ndarray, n_col: int
     return (count >= cfg.min_pixels) & (count >= cfg.min_share * total)
 
 
-def _split(regions: Regions, r: int, seeds: np.ndarray, strength: np.ndarray, colours: np.ndarray,
-           palette: np.ndarray, out: np.ndarray, cfg: FlatConfig) -> np.ndarray:
+def _split(regions: Regions, r: int, seeds: np.ndarray, tol: float, colours: np.ndarray, palette: np.ndarray,
+           out: np.ndarray, cfg: FlatConfig) -> np.ndarray:
     """Graph-cut region r between its hint colours (rule 3), writing its pixels into out (H,W,3).
 
-    Returns the pixel count per colour in `colours` (k,).
+    seeds: (H,W) int32 colour id of each stroke pixel that counts, -1 elsewhere. Returns the pixel count per
+    colour in `colours` (k,).
     """
     y0, x0, y1, x1 = (int(v) for v in regions.bbox[r])
     active = regions.labels[y0:y1, x0:x1] == r
@@ -145,7 +146,9 @@ def _split(regions: Regions, r: int, seeds: np.ndarray, strength: np.ndarray, co
     local[colours] = np.arange(colours.size)
     s = seeds[y0:y1, x0:x1]
     s = np.where(active & (s >= 0), local.take(np.maximum(s, 0)), -1).astype(np.int32)
-    lam = np.where(s >= 0, strength[y0:y1, x0:x1], 0.0).astype(np.float32)
+    # Stroke pixels near a line weigh little (a user's scribble along an edge), as in LazyBrush.
+    near = regions.dist[y0:y1, x0:x1] <= tol
+    lam = np.where(s >= 0, np.where(near, cfg.near_line_ratio, cfg.lambda_ratio), 0.0).astype(np.float32)
     intensity = regions.intensity[y0:y1, x0:x1] / np.float32(255.0)
     k = cfg.k_factor * (active.shape[0] + active.shape[1])
     lab = potts_split(intensity, active, s, lam, colours.size, k, cfg.split_max_pixels, cfg.split_band)
@@ -226,15 +229,13 @@ def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None 
 
     colour = region_colour.astype(np.float32).take(regions.nearest, axis=0)
     if split:
-        # Only the kept stroke pixels seed the cut; near-line ones weakly (a user's scribble along an edge).
-        kept = np.full(h * w, -1, np.int32)
+        kept = np.full(h * w, -1, np.int32)  # only the stroke pixels that count seed the cut
         kept[at] = col
         kept = kept.reshape(h, w)
-        strength = np.where(regions.dist > tol, cfg.lambda_ratio, cfg.near_line_ratio).astype(np.float32)
         has_split = np.zeros(n + 1, bool)
         for r in split:
             colours = np.flatnonzero(has[r])
-            sizes = _split(regions, r, kept, strength, colours, palette, colour, cfg)
+            sizes = _split(regions, r, kept, tol, colours, palette, colour, cfg)
             region_colour[r] = palette[colours[sizes.argmax()]]
             has_split[r] = True
         under_lines(regions, colour, only=has_split)
