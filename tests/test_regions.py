@@ -376,3 +376,14 @@ def test_cached_regions_reuses_the_same_content_and_recomputes_for_another():
     b = cached_regions(other)
     assert b is not a and b.key != a.key
     assert cached_regions(lines) is a
+
+
+def test_cached_regions_from_several_threads_is_one_object():
+    from concurrent.futures import ThreadPoolExecutor
+
+    clear_region_cache()
+    lines, _ = nested()
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: cached_regions(lines), range(8)))
+    assert all(g is got[0] for g in got)
+    assert not got[0].labels.flags.writeable  # shared between callers: read-only
