@@ -112,13 +112,16 @@ def _hint_pixels(regions: Regions, at: np.ndarray, col: np.ndarray, tol: float
         mask[at - y0 * w] = 1
         cc = cv2.connectedComponents(mask.reshape(y1 - y0, w), connectivity=8, ltype=cv2.CV_32S)[1]
         comp = cc.reshape(-1).take(at - y0 * w)
-        n_col = int(col.max()) + 1
+        n_col, n_reg = int(col.max()) + 1, regions.n + 1
         stroke_ids, stroke = np.unique(comp.astype(np.int64) * n_col + col, return_inverse=True)
         stroke = stroke.reshape(-1)
-        n_reg = regions.n + 1
-        counts = np.bincount(stroke * n_reg + reg, minlength=stroke_ids.size * n_reg).reshape(-1, n_reg)
-        counts[:, 0] = 0  # ink holds no stroke
-        keep = ~near | (reg == counts.argmax(axis=1)[stroke])
+        # Main region of each stroke: its (stroke, region) pair with the most pixels (ink holds no stroke).
+        pairs, count = np.unique((stroke * n_reg + reg)[reg > 0], return_counts=True)
+        order = np.lexsort((count, pairs // n_reg))
+        last = order[np.r_[(pairs // n_reg)[order][1:] != (pairs // n_reg)[order][:-1], True]]
+        main = np.zeros(stroke_ids.size, np.int64)
+        main[pairs[last] // n_reg] = pairs[last] % n_reg
+        keep = ~near | (reg == main[stroke])
         at, col, reg = at[keep], col[keep], reg[keep]
     on = reg > 0
     return at[on], reg[on], col[on]
