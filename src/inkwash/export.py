@@ -32,7 +32,7 @@ import numpy as np
 
 from inkwash import __version__
 from inkwash.errors import InkwashError
-from inkwash.infer import Colorizer
+from inkwash.infer import Colorizer, Settings
 from inkwash.io import atomic_path
 from inkwash.models import registry
 from inkwash.models.onnx import HINT_SCALE, MULTIPLE, OnnxModel, ort, sidecar_path
@@ -248,8 +248,8 @@ def write_page(folder: str | Path, onnx_path: str | Path, overwrite: bool = Fals
 class OnnxColorizer(Colorizer):
     """`Colorizer` over an exported .onnx file: OnnxColorizer("model.onnx").colorize(lineart, hints)."""
 
-    def __init__(self, path: str | Path, **options: Any):
-        super().__init__(registry.get("onnx").open(path, **options))
+    def __init__(self, path: str | Path, settings: Settings | None = None, **options: Any):
+        super().__init__(registry.get("onnx").open(path, **options), settings=settings)
 
 
 __all__ = ["export_onnx", "compare", "exportable", "write_page", "ExportReport", "OnnxModel", "OnnxColorizer",
