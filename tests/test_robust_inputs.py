@@ -23,7 +23,8 @@ from PIL import Image, ImageDraw
 
 from inkwash.errors import InkwashError
 from inkwash.hints import hints_from_json, hints_to_json, load_hints
-from inkwash.io import atomic_path, check_writable, image_size, open_image, save_image, to_rgb
+from inkwash.io import (atomic_path, check_folder_writable, check_writable, image_size, open_image, save_image,
+                        to_rgb)
 from inkwash.lineart import load_lineart
 
 
@@ -383,6 +384,8 @@ def test_check_writable_says_why_before_any_work(tmp_path):
         one_line_error(check_writable, path, overwrite, match=word)
     assert check_writable(tmp_path / "new" / "sub" / "out.png") == tmp_path / "new" / "sub" / "out.png"
     assert check_writable(tmp_path / "exists.png", overwrite=True) == tmp_path / "exists.png"
+    one_line_error(check_folder_writable, tmp_path / "file", match="not a folder")  # colorize --batch -o FILE
+    assert check_folder_writable(tmp_path / "new-out" / "deeper") == tmp_path / "new-out" / "deeper"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exists.png", "file", "folder", "pipe.png"]  # no probes left
 
 

@@ -7,6 +7,9 @@ Accepted inputs, all resized or scaled to the lineart's size:
       "width": W?, "height": H?} in image coordinates, rasterized with a round brush; when the file gives
       its own width/height, points and widths are scaled to the lineart.
 Images are resized with nearest-neighbour so stroke colours stay exact (LazyBrush labels are colours).
+Any input gives a hint map or one InkwashError; files, strokes and drawing work are limited before any
+work (INKWASH_MAX_HINT_BYTES, INKWASH_MAX_STROKES, INKWASH_MAX_STROKE_POINTS, INKWASH_MAX_STROKE_AREA: see
+inkwash.limits and inkwash.strokes_draw).
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from inkwash.strokes_draw import DEFAULT_BRUSH, rasterize_strokes, show
 WHITE_LEVEL = 240  # RGB hint images: paper-white and JPEG-ish near-white are "no hint"
 MAX_ASPECT_MISMATCH = 0.1  # relative aspect difference beyond which a hint cannot belong to the lineart
 
-__all__ = ["DEFAULT_BRUSH", "rasterize_strokes", "hints_from_json", "hints_from_image", "load_hints",
-           "hints_to_json", "save_hints"]
+__all__ = ["DEFAULT_BRUSH", "rasterize_strokes", "parse_hints_json", "hints_from_json", "hints_from_image",
+           "load_hints", "hints_to_json", "save_hints"]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -52,7 +55,8 @@ def _canvas_side(value: Any) -> bool:
         return False
 
 
-def _parse_json(text: str | bytes, where: str) -> Any:
+# ----------------------------------------------------------------------------------------------- public
+def parse_hints_json(text: str | bytes, where: str = "hints") -> Any:
     """JSON text -> Python value; any malformed, too deep or too big-numbered document is one InkwashError."""
     try:
         return json.loads(text)
@@ -66,7 +70,6 @@ def _parse_json(text: str | bytes, where: str) -> Any:
         raise InkwashError(f"{where}: unreadable JSON ({str(exc)[:100]})") from None
 
 
-# ----------------------------------------------------------------------------------------------- public
 def hints_from_json(data: Any, size: tuple[int, int], where: str = "hints") -> np.ndarray:
     """Parsed JSON stroke document -> hints (H,W,4) at `size` = (W,H)."""
     if not isinstance(data, dict) or not isinstance(data.get("strokes"), list):
@@ -127,7 +130,7 @@ def load_hints(source: str | os.PathLike | Image.Image | np.ndarray, size: tuple
                 raw = fh.read()
             except OSError as exc:
                 raise InkwashError(f"{path}: unreadable ({exc.strerror or exc})") from None
-        return hints_from_json(_parse_json(raw, str(path)), size, where=str(path))
+        return hints_from_json(parse_hints_json(raw, str(path)), size, where=str(path))
     return hints_from_image(open_image(path, limit=limits.MAX_COLORIZE_PIXELS), size, where=str(path))
 
 

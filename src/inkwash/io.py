@@ -210,6 +210,16 @@ def check_writable(path: str | os.PathLike, overwrite: bool = False, probe: bool
     return shown
 
 
+def check_folder_writable(folder: str | os.PathLike) -> Path:
+    """Raise InkwashError unless files can be written in `folder` (existing, or creatable); -> the folder."""
+    shown = Path(folder)
+    path = Path(os.path.abspath(folder))
+    if path.exists() and not path.is_dir():
+        raise InkwashError(f"{shown}: exists and is not a folder; give a folder")
+    check_writable(path / ".inkwash-check.png", overwrite=True)
+    return shown
+
+
 def image_size(path: str | os.PathLike, limit: limits.Limit | None = None) -> tuple[int, int]:
     """(W, H) from the file's header, after the checks open_image makes before decoding (a regular file,
     an image, within the pixel limits): a cheap way to refuse bad input before loading a model."""
