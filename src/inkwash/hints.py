@@ -142,20 +142,16 @@ def hints_to_json(hints: np.ndarray) -> dict:
     h, w = hints.shape[:2]
     rgb = (np.clip(hints[..., :3], 0, 1) * 255.0 + 0.5).astype(np.int64)
     key = np.where(hints[..., 3] > 0.5, (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2], -1)
-    # runs in row-major order: a run starts where the row starts or the key changes, and ends likewise
-    new = np.ones((h, w), bool)
-    new[:, 1:] = key[:, 1:] != key[:, :-1]
-    end = np.ones((h, w), bool)
-    end[:, :-1] = new[:, 1:]
-    ys, x0s = np.nonzero(new)
-    x1s = np.nonzero(end)[1]
-    keys = key[ys, x0s]
-    hinted = keys >= 0
-    ys, x0s, x1s, keys = ys[hinted].tolist(), x0s[hinted].tolist(), x1s[hinted].tolist(), keys[hinted]
-    names = {int(k): f"#{int(k):06x}" for k in np.unique(keys)}
-    colors = [names[k] for k in keys.tolist()]
-    strokes = [{"color": c, "width": 1, "points": [[x0, y], [x1, y]]}
-               for c, y, x0, x1 in zip(colors, ys, x0s, x1s)]
+    strokes = []
+    for y in range(h):
+        row = key[y]
+        change = np.flatnonzero(np.diff(row)) + 1
+        starts = np.concatenate([[0], change])
+        ends = np.concatenate([change, [w]]) - 1
+        for x0, x1 in zip(starts, ends):
+            k = int(row[x0])
+            if k >= 0:
+                strokes.append({"color": f"#{k:06x}", "width": 1, "points": [[int(x0), y], [int(x1), y]]})
     return {"width": w, "height": h, "strokes": strokes}
 
 
