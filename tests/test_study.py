@@ -358,3 +358,62 @@ def test_a_version_1_database_is_upgraded_and_keeps_its_votes(images, tmp_path):
     assert len(again.secret()) == 32 and again.participants() == []
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "inkwash-study/2"
+
+
+@pytest.mark.slow
+def test_the_page_works_in_a_browser_under_its_strict_csp(tmp_path):
+    """Headless Chromium, CSP not bypassed: the page starts a participant, shows images, takes key votes."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+    chromium = os.environ.get("INKWASH_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.skip(f"no Chromium at {chromium}: apt-get install -y chromium (or set INKWASH_CHROMIUM)")
+    root = noisy_and_flat(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "inkwash", "study", "serve", "--images", str(root), "--db",
+                             str(tmp_path / "s.sqlite"), "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                time.sleep(0.2)
+        with sync_api.sync_playwright() as p:
+            try:
+                browser = p.chromium.launch(executable_path=chromium, timeout=60_000, args=[
+                    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+            except Exception as exc:  # noqa: BLE001
+                pytest.skip(f"Chromium cannot start here: {str(exc).splitlines()[0]}")
+            page = browser.new_page()
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(url)
+            progress = page.locator("#progress")
+            for rated, key in ((0, "4"), (1, "2"), (2, "5")):
+                sync_api.expect(progress).to_have_text(f"{rated} of 3 rated", timeout=30_000)
+                sync_api.expect(page.locator("#scale button").first).to_be_enabled(timeout=30_000)
+                time.sleep(0.6)  # the server's minimum time between one person's votes
+                page.keyboard.press(key)
+            sync_api.expect(page.locator("#done")).to_be_visible(timeout=30_000)
+            browser.close()
+        assert problems == []  # no CSP violation, no script error
+        store = StudyStore(tmp_path / "s.sqlite")
+        assert store.counts() == {"images": 3, "votes": 3, "participants": 1}
+        assert sorted(r for rs in store.ratings().values() for r in rs) == [2, 4, 5]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -90,7 +90,7 @@ async function vote(rating) {
 }
 buttons.forEach(b => b.addEventListener("click", () => vote(Number(b.dataset.r))));
 document.addEventListener("keydown", e => { if ("12345".includes(e.key) && e.key.length === 1) vote(Number(e.key)); });
-next();
+start().then(ok => { if (ok) next(); });  // keeps the participant of a valid cookie, else asks for a new one
 </script>
 </body>
 </html>

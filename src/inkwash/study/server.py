@@ -157,6 +157,10 @@ def create_app(images: str | os.PathLike, db: str | os.PathLike, title: str = "L
     def index() -> HTMLResponse:
         return HTMLResponse(page)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.post("/api/start")
     def start(request: Request) -> Response:
         if participant(request) is not None:  # a reload: same person
