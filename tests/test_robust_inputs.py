@@ -54,7 +54,8 @@ def write_tiff(path, arr: np.ndarray) -> None:
     out = bytearray(b"II*\x00" + struct.pack("<IH", 8, len(tags)))
     for tag, kind, value in tags:
         value = data_at if tag == 273 else value
-        out += struct.pack("<HHI", tag, kind, 1) + (struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
+        packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, kind, 1) + packed
     path.write_bytes(bytes(out) + struct.pack("<I", 0) + data)
 
 
