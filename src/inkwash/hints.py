@@ -7,6 +7,9 @@ Accepted inputs, all resized or scaled to the lineart's size:
       "width": W?, "height": H?} in image coordinates, rasterized with a round brush; when the file gives
       its own width/height, points and widths are scaled to the lineart.
 Images are resized with nearest-neighbour so stroke colours stay exact (LazyBrush labels are colours).
+Any input gives a hint map or one InkwashError; files, strokes and drawing work are limited before any
+work (INKWASH_MAX_HINT_BYTES, INKWASH_MAX_STROKES, INKWASH_MAX_STROKE_POINTS, INKWASH_MAX_STROKE_AREA: see
+inkwash.limits and inkwash.strokes_draw).
 """
 
 from __future__ import annotations
@@ -18,81 +21,53 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from inkwash import limits
 from inkwash.errors import InkwashError
-from inkwash.io import atomic_path, has_alpha, open_image, save_image, to_rgba
+from inkwash.io import atomic_path, check_pixels, has_alpha, open_image, open_regular, save_image, to_rgba
+from inkwash.strokes_draw import DEFAULT_BRUSH, rasterize_strokes, show
 
 WHITE_LEVEL = 240  # RGB hint images: paper-white and JPEG-ish near-white are "no hint"
 MAX_ASPECT_MISMATCH = 0.1  # relative aspect difference beyond which a hint cannot belong to the lineart
-DEFAULT_BRUSH = 8  # px, used when a JSON stroke gives no width
+
+__all__ = ["DEFAULT_BRUSH", "rasterize_strokes", "parse_hints_json", "hints_from_json", "hints_from_image",
+           "load_hints", "hints_to_json", "save_hints"]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _check_aspect(what: str, size: tuple[int, int], target: tuple[int, int]) -> None:
+def _check_aspect(what: str, size: tuple[float, float], target: tuple[int, int]) -> None:
     (w, h), (tw, th) = size, target
     if abs(math.log((w / h) / (tw / th))) > math.log1p(MAX_ASPECT_MISMATCH):
         raise InkwashError(
-            f"{what}: {w}x{h} does not match the lineart's {tw}x{th} (aspect {w / h:.2f} vs {tw / th:.2f}); "
+            f"{what}: {w:g}x{h:g} does not match the lineart's {tw}x{th} (aspect {w / h:.2f} vs {tw / th:.2f}); "
             "draw the hints on a canvas of the lineart's proportions"
         )
 
 
-def _parse_color(value: Any, where: str) -> tuple[int, int, int]:
-    if isinstance(value, str):
-        s = value.strip().lstrip("#")
-        if len(s) == 3:
-            s = "".join(c * 2 for c in s)
-        if len(s) == 6:
-            try:
-                return int(s[0:2], 16), int(s[2:4], 16), int(s[4:6], 16)
-            except ValueError:
-                pass
-    elif isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(c, (int, float)) for c in value):
-        if all(0 <= c <= 255 for c in value):
-            return tuple(int(round(c)) for c in value)  # type: ignore[return-value]
-    raise InkwashError(f"{where}: color {value!r} is not '#rrggbb' or [r, g, b] with values 0-255")
+def _canvas_side(value: Any) -> bool:
+    """A document's own width/height: a number of pixels, at least 1 (tiny ones would scale strokes to inf)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and 1 <= value <= 2**31
+    except OverflowError:
+        return False
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-# ------------------------------------------------------------------------------------------ rasterizing
-def rasterize_strokes(strokes: list[dict], size: tuple[int, int], scale: tuple[float, float] = (1.0, 1.0),
-                      where: str = "strokes") -> np.ndarray:
-    """Validated stroke dicts -> hints: (H,W,4) float32, RGB in [0,1] + mask in {0,1}; later strokes on top."""
-    w_img, h_img = size
-    canvas = Image.new("RGBA", (w_img, h_img), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(canvas)
-    sx, sy = scale
-    for k, stroke in enumerate(strokes):
-        at = f"{where}[{k}]"
-        if not isinstance(stroke, dict):
-            raise InkwashError(f"{at}: expected an object with color, width and points")
-        color = _parse_color(stroke.get("color"), at) + (255,)
-        width = stroke.get("width", DEFAULT_BRUSH)
-        if not _number(width) or width <= 0:
-            raise InkwashError(f"{at}: width {width!r} must be a positive number of pixels")
-        pts = stroke.get("points")
-        if not isinstance(pts, list) or not pts or not all(
-            isinstance(p, (list, tuple)) and len(p) == 2 and all(_number(c) for c in p) for p in pts
-        ):
-            raise InkwashError(f"{at}: points must be a non-empty list of [x, y] numbers")
-        xy = [(float(x) * sx, float(y) * sy) for x, y in pts]
-        wpx = max(1, int(round(width * math.sqrt(sx * sy))))
-        if len(xy) > 1:
-            draw.line(xy, fill=color, width=wpx, joint="curve")
-        if wpx > 2 or len(xy) == 1:  # round caps (and dots): Pillow's line ends are square
-            r = wpx / 2.0
-            for x, y in (xy if len(xy) == 1 else (xy[0], xy[-1])):
-                if wpx <= 2:
-                    draw.point((x, y), fill=color)
-                else:
-                    draw.ellipse((x - r + 0.5, y - r + 0.5, x + r - 0.5, y + r - 0.5), fill=color)
-    arr = np.asarray(canvas, dtype=np.float32) / 255.0
-    arr[..., 3] = (arr[..., 3] > 0.5).astype(np.float32)
-    return arr
+# ----------------------------------------------------------------------------------------------- public
+def parse_hints_json(text: str | bytes, where: str = "hints") -> Any:
+    """JSON text -> Python value; any malformed, too deep or too big-numbered document is one InkwashError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InkwashError(f"{where}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file") from None
+    except UnicodeDecodeError:
+        raise InkwashError(f"{where}: not UTF-8 text; save the JSON file as UTF-8") from None
+    except RecursionError:
+        raise InkwashError(f"{where}: JSON nested too deeply; a stroke document is only a few levels deep") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InkwashError(f"{where}: unreadable JSON ({str(exc)[:100]})") from None
 
 
 def hints_from_json(data: Any, size: tuple[int, int], where: str = "hints") -> np.ndarray:
@@ -103,8 +78,9 @@ def hints_from_json(data: Any, size: tuple[int, int], where: str = "hints") -> n
     scale = (1.0, 1.0)
     if "width" in data or "height" in data:
         cw, ch = data.get("width"), data.get("height")
-        if not (_number(cw) and _number(ch) and cw > 0 and ch > 0):
-            raise InkwashError(f"{where}: width and height must both be positive numbers when given")
+        if not (_canvas_side(cw) and _canvas_side(ch)):
+            raise InkwashError(f"{where}: width and height must both be numbers of pixels (1 or more) when given, "
+                               f"got {show(cw)} and {show(ch)}")
         _check_aspect(where, (cw, ch), size)
         scale = (size[0] / cw, size[1] / ch)
     return rasterize_strokes(data["strokes"], size, scale, where=f"{where}: strokes")
@@ -112,6 +88,9 @@ def hints_from_json(data: Any, size: tuple[int, int], where: str = "hints") -> n
 
 def hints_from_image(img: Image.Image, size: tuple[int, int], where: str = "hints") -> np.ndarray:
     """RGBA (alpha = strokes) or RGB-on-white stroke image -> hints (H,W,4) at `size` = (W,H), colours exact."""
+    check_pixels(img.width, img.height, where, limit=limits.MAX_COLORIZE_PIXELS)
+    if img.width == 0 or img.height == 0:
+        raise InkwashError(f"{where}: empty image ({img.width}x{img.height})")
     _check_aspect(where, img.size, size)
     rgba = np.asarray(to_rgba(img))
     if has_alpha(img) and rgba[..., 3].min() < 255:
@@ -133,27 +112,26 @@ def load_hints(source: str | os.PathLike | Image.Image | np.ndarray, size: tuple
     size: (W, H) of the lineart. Arrays must already be (H,W,4) in [0,1] (or uint8) at that size.
     """
     if isinstance(source, np.ndarray):
+        if source.ndim != 3 or source.shape[2] != 4 or source.dtype.kind not in "biuf":
+            raise InkwashError(f"hint array of shape {source.shape} ({source.dtype}): expected (H, W, 4) numbers "
+                               "with RGB + mask")
         arr = source.astype(np.float32) / (255.0 if source.dtype == np.uint8 else 1.0)
-        if arr.ndim != 3 or arr.shape[2] != 4:
-            raise InkwashError(f"hint array of shape {arr.shape}: expected (H, W, 4) with RGB + mask")
+        arr = np.clip(np.nan_to_num(arr, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)  # NaN would reach the model
         if arr.shape[:2] != (size[1], size[0]):
-            return hints_from_image(Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8), "RGBA"),
-                                    size, where="hint array")
-        return np.clip(arr, 0.0, 1.0)
+            return hints_from_image(Image.fromarray((arr * 255 + 0.5).astype(np.uint8), "RGBA"), size,
+                                    where="hint array")
+        return arr
     if isinstance(source, Image.Image):
         return hints_from_image(source, size)
     path = Path(source)
     if path.suffix.lower() == ".json":
-        if not path.is_file():
-            raise InkwashError(f"{path}: no such file")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InkwashError(f"{path}: unreadable ({exc})") from None
-        except json.JSONDecodeError as exc:
-            raise InkwashError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); fix the file") from None
-        return hints_from_json(data, size, where=str(path))
-    return hints_from_image(open_image(path), size, where=str(path))
+        with open_regular(path, "a JSON stroke file", size_limit=limits.MAX_HINT_BYTES) as fh:
+            try:
+                raw = fh.read()
+            except OSError as exc:
+                raise InkwashError(f"{path}: unreadable ({exc.strerror or exc})") from None
+        return hints_from_json(parse_hints_json(raw, str(path)), size, where=str(path))
+    return hints_from_image(open_image(path, limit=limits.MAX_COLORIZE_PIXELS), size, where=str(path))
 
 
 def hints_to_json(hints: np.ndarray) -> dict:

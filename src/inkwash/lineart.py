@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from inkwash import limits
 from inkwash.errors import InkwashError
-from inkwash.io import open_image, to_rgb
+from inkwash.io import check_pixels, open_image, to_rgb
 
 
 @dataclass
@@ -59,18 +60,28 @@ def normalize_lineart(img: Image.Image, binarize: bool = False, config: LevelsCo
 
 
 def load_lineart(source: str | os.PathLike | Image.Image | np.ndarray, binarize: bool = False) -> Image.Image:
-    """A path, PIL image or array (H,W) / (H,W,3|4) in [0,1] or uint8 -> normalized "L" lineart."""
+    """A path, PIL image or array (H,W) / (H,W,3|4) in [0,1] or uint8 -> normalized "L" lineart.
+
+    Colouring works at the lineart's size, so its pixel count is checked against INKWASH_MAX_COLORIZE_PIXELS
+    (inkwash.limits) before anything is decoded or converted.
+    """
     if isinstance(source, Image.Image):
+        check_pixels(source.width, source.height, "lineart", limit=limits.MAX_COLORIZE_PIXELS)
         img = source
     elif isinstance(source, np.ndarray):
         arr = source
+        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)) or arr.dtype.kind not in "biuf":
+            raise InkwashError(f"lineart array of shape {arr.shape} ({arr.dtype}): expected numbers shaped (H,W), "
+                               "(H,W,3) or (H,W,4)")
+        check_pixels(arr.shape[1], arr.shape[0], "lineart array", limit=limits.MAX_COLORIZE_PIXELS)
         if arr.dtype != np.uint8:
+            arr = np.nan_to_num(arr.astype(np.float32), nan=1.0, posinf=1.0, neginf=0.0)  # NaN: paper
             arr = (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
-            raise InkwashError(f"lineart array of shape {arr.shape}: expected (H,W), (H,W,3) or (H,W,4)")
         img = Image.fromarray(arr[..., 0] if arr.ndim == 3 and arr.shape[2] == 1 else arr)
     else:
-        img = open_image(source)
+        img = open_image(source, limit=limits.MAX_COLORIZE_PIXELS)
+    if img.width == 0 or img.height == 0:
+        raise InkwashError(f"lineart: empty image ({img.width}x{img.height})")
     return normalize_lineart(img, binarize=binarize)
 
 

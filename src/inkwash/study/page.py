@@ -51,9 +51,20 @@ const buttons = Array.from(document.querySelectorAll("#scale button"));
 const shot = document.getElementById("shot");
 function setEnabled(on) { buttons.forEach(b => b.disabled = !on); }
 function showError(msg) { document.getElementById("error").textContent = msg || ""; }
+async function start() {
+  const res = await fetch("api/start", {method: "POST", credentials: "same-origin", cache: "no-store"});
+  if (res.ok) return true;
+  showError(res.status === 429 ? "Too many new participants right now; wait a few minutes and reload."
+                               : "Could not start the study (" + res.status + "); reload the page.");
+  return false;
+}
 async function next() {
   setEnabled(false);
-  const res = await fetch("api/next", {credentials: "same-origin", cache: "no-store"});
+  let res = await fetch("api/next", {credentials: "same-origin", cache: "no-store"});
+  if (res.status === 401) {
+    if (!(await start())) return;
+    res = await fetch("api/next", {credentials: "same-origin", cache: "no-store"});
+  }
   if (!res.ok) { showError("Could not load the next image (" + res.status + "); reload the page."); return; }
   const data = await res.json();
   document.getElementById("progress").textContent = data.rated + " of " + data.total + " rated";
@@ -71,6 +82,7 @@ async function vote(rating) {
   setEnabled(false);
   const res = await fetch("api/vote", {method: "POST", credentials: "same-origin",
     headers: {"Content-Type": "application/json"}, body: JSON.stringify({image: current, rating: rating})});
+  if (res.status === 429) { setTimeout(() => setEnabled(true), 500); return; }
   if (!res.ok && res.status !== 409) { showError("Your vote was not saved (" + res.status + "); try again.");
     setEnabled(true); return; }
   showError("");
@@ -78,7 +90,7 @@ async function vote(rating) {
 }
 buttons.forEach(b => b.addEventListener("click", () => vote(Number(b.dataset.r))));
 document.addEventListener("keydown", e => { if ("12345".includes(e.key) && e.key.length === 1) vote(Number(e.key)); });
-next();
+start().then(ok => { if (ok) next(); });  // keeps the participant of a valid cookie, else asks for a new one
 </script>
 </body>
 </html>

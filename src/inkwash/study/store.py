@@ -1,15 +1,19 @@
 """The MOS study's SQLite file: the images shown (one folder per method) and every participant's 1-5 votes.
 
-Schema (inkwash-study/1):
-  meta(key PRIMARY KEY, value)
+Schema (inkwash-study/2; a /1 file is upgraded in place by adding what /2 adds):
+  meta(key PRIMARY KEY, value)          schema version; 'secret': the key participant tokens are signed with
   images(id INTEGER PRIMARY KEY, token TEXT UNIQUE, method TEXT, name TEXT, active INTEGER, UNIQUE(method, name))
   votes(participant TEXT, image_id INTEGER REFERENCES images(id), rating INTEGER CHECK (rating BETWEEN 1 AND 5),
         created TEXT, UNIQUE(participant, image_id))
+  participants(id TEXT PRIMARY KEY, created TEXT, client TEXT)   (/2) issued by the server; client: a keyed
+        hash of the address that asked (never the address), to spot one machine posing as many people
 The token is random, so nothing a participant sees (URL, page) names the method or the file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import random
 import secrets
@@ -22,7 +26,8 @@ from pathlib import Path
 from inkwash.errors import InkwashError
 from inkwash.io import IMAGE_SUFFIXES
 
-SCHEMA_VERSION = "inkwash-study/1"
+SCHEMA_VERSION = "inkwash-study/2"
+UPGRADABLE = ("inkwash-study/1",)
 RATINGS = (1, 2, 3, 4, 5)  # thesis IV.1.4.2: 1 = bad ... 5 = excellent
 
 _SCHEMA = """
@@ -35,6 +40,18 @@ CREATE TABLE IF NOT EXISTS votes (
     rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5), created TEXT NOT NULL,
     UNIQUE(participant, image_id));
 """
+_SCHEMA_2 = """
+CREATE TABLE IF NOT EXISTS participants (id TEXT PRIMARY KEY, created TEXT NOT NULL, client TEXT NOT NULL);
+"""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def is_rating(value: object) -> bool:
+    """A rating is an integer 1-5: JSON true, 1.0 or "3" are not."""
+    return type(value) is int and value in RATINGS
 
 
 class DuplicateVote(InkwashError):
@@ -83,6 +100,11 @@ class StudyStore:
                 row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                 db.execute("SELECT id, token, method, name, active FROM images LIMIT 1")
                 db.execute("SELECT participant, image_id, rating, created FROM votes LIMIT 1")
+                if row is not None and row[0] in UPGRADABLE + (SCHEMA_VERSION,):
+                    db.executescript(_SCHEMA_2)  # (executescript commits; each statement is idempotent)
+                    db.execute("INSERT OR IGNORE INTO meta VALUES ('secret', ?)", (secrets.token_hex(32),))
+                    db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+                    row = (SCHEMA_VERSION,)
         except sqlite3.DatabaseError as exc:
             raise InkwashError(f"{self.path}: not an inkwash study database ({exc})") from None
         if row is None or row[0] != SCHEMA_VERSION:
@@ -128,35 +150,68 @@ class StudyStore:
         rng = rng or random.SystemRandom()
         return (rng.choice(todo) if todo else None), total - len(todo), total
 
+    # ---------------------------------------------------------------------------------- participants
+    def secret(self) -> bytes:
+        """This database's key for signing participant tokens (made when the file was created or upgraded)."""
+        with self._connect() as db:
+            return bytes.fromhex(db.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()[0])
+
+    def client_key(self, address: str) -> str:
+        """A keyed hash of a client address: equal for equal addresses, and the address is not stored."""
+        return hmac.new(self.secret(), address.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:16]
+
+    def add_participant(self, client: str) -> str:
+        """Register a new participant -> its id (32 hex digits). client: from client_key()."""
+        pid = secrets.token_hex(16)
+        with self._connect() as db:
+            db.execute("INSERT INTO participants VALUES (?, ?, ?)", (pid, now_iso(), client))
+        return pid
+
+    def has_participant(self, pid: str) -> bool:
+        with self._connect() as db:
+            return db.execute("SELECT 1 FROM participants WHERE id = ?", (pid,)).fetchone() is not None
+
+    def participants(self) -> list[tuple[str, str, str]]:
+        """(id, created ISO time, client key) of every issued participant, oldest first."""
+        with self._connect() as db:
+            return list(db.execute("SELECT id, created, client FROM participants ORDER BY created, id"))
+
+    def last_vote_time(self, participant: str) -> str | None:
+        with self._connect() as db:
+            return db.execute("SELECT MAX(created) FROM votes WHERE participant = ?", (participant,)).fetchone()[0]
+
     # ----------------------------------------------------------------------------------------- votes
     def add_vote(self, participant: str, token: str, rating: int) -> None:
         """Store one rating; DuplicateVote if this participant already rated the image."""
         if not participant or len(participant) > 128:
             raise InkwashError("missing or invalid participant id")
-        if isinstance(rating, bool) or rating not in RATINGS:
-            raise InkwashError(f"rating {rating!r} must be an integer from 1 to 5")
+        if not is_rating(rating):
+            raise InkwashError(f"rating {str(rating)[:20]!r} must be an integer from 1 to 5")
         image_id = self.image(token)[0]
         try:
             with self._connect() as db:
-                db.execute("INSERT INTO votes VALUES (?, ?, ?, ?)",
-                           (participant, image_id, int(rating), datetime.now(timezone.utc).isoformat()))
+                db.execute("INSERT INTO votes VALUES (?, ?, ?, ?)", (participant, image_id, int(rating), now_iso()))
         except sqlite3.IntegrityError:
             raise DuplicateVote("this participant already rated this image") from None
 
-    def ratings(self) -> dict[str, list[int]]:
-        """Every rating, grouped by method (methods without votes are left out)."""
-        out: dict[str, list[int]] = {}
+    def votes(self) -> list[tuple[str, str, int, str]]:
+        """(participant, method, rating, created ISO time) of every vote, by participant then time."""
         with self._connect() as db:
-            for method, rating in db.execute(
-                    "SELECT i.method, v.rating FROM votes v JOIN images i ON i.id = v.image_id ORDER BY i.method"):
-                out.setdefault(method, []).append(int(rating))
+            return [(p, m, int(r), c) for p, m, r, c in db.execute(
+                "SELECT v.participant, i.method, v.rating, v.created FROM votes v JOIN images i "
+                "ON i.id = v.image_id ORDER BY v.participant, v.created")]
+
+    def ratings(self, exclude: frozenset[str] | set[str] = frozenset()) -> dict[str, list[int]]:
+        """Every rating, grouped by method, leaving out the participants in `exclude` (and methods without votes)."""
+        out: dict[str, list[int]] = {}
+        for participant, method, rating, _ in sorted(self.votes(), key=lambda v: v[1]):
+            if participant not in exclude:
+                out.setdefault(method, []).append(rating)
         return out
 
-    def counts(self) -> dict[str, int]:
-        """{"images": active images, "votes": votes, "participants": distinct participants}."""
+    def counts(self, exclude: frozenset[str] | set[str] = frozenset()) -> dict[str, int]:
+        """{"images": active images, "votes": votes, "participants": distinct voters}, without `exclude`."""
+        votes = [v for v in self.votes() if v[0] not in exclude]
         with self._connect() as db:
-            return {
-                "images": db.execute("SELECT COUNT(*) FROM images WHERE active = 1").fetchone()[0],
-                "votes": db.execute("SELECT COUNT(*) FROM votes").fetchone()[0],
-                "participants": db.execute("SELECT COUNT(DISTINCT participant) FROM votes").fetchone()[0],
-            }
+            images = db.execute("SELECT COUNT(*) FROM images WHERE active = 1").fetchone()[0]
+        return {"images": images, "votes": len(votes), "participants": len({v[0] for v in votes})}
