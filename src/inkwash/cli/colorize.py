@@ -76,17 +76,11 @@ def split_batch(files: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
 
 
 def check_outputs(paths: list[Path], overwrite: bool) -> None:
-    """Refuse, before any work, outputs that exist (without --overwrite) or cannot be written."""
+    """Refuse, before any work, outputs that exist (without --overwrite) or cannot be written (one line why)."""
+    from inkwash.io import check_writable
+
     for p in paths:
-        if p.exists() and not overwrite:
-            raise InkwashError(f"{p}: already exists; pass --overwrite to replace it")
-        if p.is_dir():
-            raise InkwashError(f"{p}: is a folder; give a file name for the output")
-        parent = p.parent
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
-        if not parent.is_dir():
-            raise InkwashError(f"{p}: cannot be written ({parent} is not a folder)")
+        check_writable(p, overwrite)
 
 
 def write_layers(result: dict, out: Path, layers: bool, overwrite: bool) -> list[Path]:
@@ -108,6 +102,7 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
     failed: list[tuple[Path, str]] = []
     skipped: list[Path] = []
     needs_hints = colorizer.spec.capabilities.needs_hints
+    learned = colorizer.learned
     columns = (TextColumn("colorize"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                TextColumn("{task.fields[name]}"))
     with Progress(*columns, console=_console, transient=False) as progress:
@@ -121,6 +116,13 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
                 progress.advance(task)
                 continue
             hints = companion(path, "hints")
+            try:
+                check_outputs([p for k, p in layer_paths(out, layers).items() if k != "shading" or learned],
+                              overwrite)
+            except InkwashError as exc:
+                failed.append((rel, str(exc)))
+                progress.advance(task)
+                continue
             if hints is None and needs_hints:
                 progress.console.print(f"[yellow]warning[/] {rel}: no hints beside it ({path.stem}.hints.json, "
                                        f"{path.stem}-hints.png, ...); {colorizer.name} leaves it uncoloured",
@@ -278,6 +280,9 @@ def colorize(
             raise InkwashError("--variations works on one lineart; drop --batch")
         if out.exists() and not out.is_dir():
             raise InkwashError(f"{out}: exists and is not a folder; give a folder to -o with --batch")
+        from inkwash.io import check_folder_writable
+
+        check_folder_writable(out)
         linearts, odd = split_batch(list_images(batch))
         if not linearts:
             raise InkwashError(f"{batch}: no linearts found (PNG, JPEG, WebP, BMP, TIFF)")
