@@ -319,7 +319,8 @@ class Colorizer:
             if self.learned:
                 from inkwash.regions import lock_to_regions
 
-                shading = lock_to_regions(regions, raw)[1]
+                # the model's light and shade inside coloured regions; paper stays clean paper
+                shading = np.where(fl.paper, np.float32(1.0), lock_to_regions(regions, raw)[1])
             out = compose(inputs, fl.colour, shading)
         else:
             out = finish(inputs, raw, model.lines_over, getattr(model, "paints_lines", False))
