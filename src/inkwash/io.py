@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -102,9 +103,34 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def fsync_path(path: str | os.PathLike) -> None:
+    """Flush a file's or a folder's contents to the disk (a folder: the names in it, so a rename survives a
+    power cut). Folders are skipped where the platform cannot open them (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (IsADirectoryError, PermissionError):
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp(\.[^.]*)?")  # what atomic_path's mkstemp call names
+
+
+def is_atomic_temp(name: str) -> bool:
+    """Is `name` a temporary file of an `atomic_path` write (left behind only when a process was killed)?"""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success rename it onto `path` (atomic on one filesystem)."""
+def atomic_path(path: str | os.PathLike, overwrite: bool = False, durable: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success rename it onto `path` (atomic on one filesystem).
+
+    durable: fsync the file before the rename and its folder after it, so that after a crash or power cut `path`
+    holds either the old or the new content in full (checkpoints, exports; a few ms per file on an SSD).
+    """
     path = Path(path)
     if path.exists() and not overwrite:
         raise InkwashError(f"{path}: already exists; pass --overwrite to replace it")
@@ -116,7 +142,11 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
     try:
         yield tmp_path
         _chmod_like_new_file(tmp_path)
+        if durable:
+            fsync_path(tmp_path)
         os.replace(tmp_path, path)
+        if durable:
+            fsync_path(path.parent)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
