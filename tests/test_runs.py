@@ -103,8 +103,8 @@ def test_temporary_files_of_interrupted_writes_are_swept_and_nothing_else(tmp_pa
     (litter[0] / "weights.safetensors").write_bytes(b"half")
     for p in litter[1:]:
         p.write_bytes(b"")
-    kept = [run / "notes.txt", run / ".hidden", run / "tb" / ".x.abcdefgh.tmp", tmp_path / ".config.json.q1w2e3r4.tmp.json",
-            run / "checkpoints" / ".step-notes"]
+    kept = [run / "notes.txt", run / ".hidden", run / "tb" / ".x.abcdefgh.tmp", run / "checkpoints" / ".step-notes",
+            tmp_path / ".config.json.q1w2e3r4.tmp.json"]  # the last: outside the run folder
     for p in kept:
         p.write_text("not ours to remove")
     logs = train(run, 2, resume=True)
