@@ -205,28 +205,43 @@ def test_security_defaults(client):
 
 
 # ----------------------------------------------------------------------------------------------- worker
-def test_concurrent_requests_are_serialised_and_bounded(fake_models):
-    app = create_app(ServerConfig(default_model="_slow", models=("_slow",), max_queue=3))
+def test_concurrent_requests_use_the_workers_and_a_bounded_queue(fake_models):
+    app = create_app(ServerConfig(default_model="_slow", models=("_slow",), workers=2, max_queue=3))
     body = {"lineart": ("a.png", circle_png(), "image/png")}
 
-    async def scenario() -> tuple[list[httpx.Response], float, list[httpx.Response]]:
+    async def scenario() -> tuple[list[httpx.Response], list[httpx.Response]]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
-            t0 = time.perf_counter()
-            first = await asyncio.gather(*(c.post("/api/colorize", files=body) for _ in range(4)))
-            seconds = time.perf_counter() - t0
-            # one running + 3 waiting; the rest are told to retry
-            second = await asyncio.gather(*(c.post("/api/colorize", files=body) for _ in range(7)))
-        return first, seconds, second
+            first = await asyncio.gather(*(c.post("/api/colorize", files=body) for _ in range(5)))
+            # two running + 3 waiting; the rest are told when to retry
+            second = await asyncio.gather(*(c.post("/api/colorize", files=body) for _ in range(8)))
+        return first, second
 
-    first, seconds, second = asyncio.run(scenario())
-    assert [r.status_code for r in first] == [200] * 4
-    assert SlowModel.most == 1 and seconds >= 4 * 0.15
+    first, second = asyncio.run(scenario())
+    assert [r.status_code for r in first] == [200] * 5
+    assert SlowModel.most == 2  # both workers used, never more model calls at once than workers
     waits = sorted(float(r.headers["x-inkwash-queue-seconds"]) for r in first)
-    assert waits[-1] >= 0.3  # the last one queued behind the others
+    assert waits[-1] >= 0.15  # the fifth waited for a worker to free up
     codes = sorted(r.status_code for r in second)
-    assert codes.count(200) >= 4 and set(codes) <= {200, 503} and 503 in codes
-    assert all(r.json()["error"]["code"] == "busy" for r in second if r.status_code == 503)
+    assert codes.count(200) >= 5 and set(codes) <= {200, 503} and 503 in codes
+    for r in second:
+        if r.status_code == 503:
+            assert r.json()["error"]["code"] == "busy" and int(r.headers["retry-after"]) >= 1
+    assert SlowModel.most == 2
+
+
+def test_the_queue_is_bounded_by_estimated_memory(fake_models):
+    # each request is estimated at 32 MiB + 160 B per lineart pixel: a 100 MiB budget admits three
+    app = create_app(ServerConfig(default_model="_slow", models=("_slow",), workers=1, max_queue_bytes=100 * 2**20))
+    body = {"lineart": ("a.png", circle_png(), "image/png")}
+
+    async def scenario() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            return await asyncio.gather(*(c.post("/api/colorize", files=body) for _ in range(6)))
+
+    codes = sorted(r.status_code for r in asyncio.run(scenario()))
+    assert codes.count(200) >= 3 and 503 in codes and set(codes) <= {200, 503}
     assert SlowModel.most == 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import struct
 import tempfile
@@ -348,13 +349,36 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def fsync_path(path: str | os.PathLike) -> None:
+    """Flush a file's or a folder's contents to the disk (a folder: the names in it, so a rename survives a
+    power cut). Folders are skipped where the platform cannot open them (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (IsADirectoryError, PermissionError):
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp(\.[^.]*)?")  # what atomic_path's mkstemp call names
+
+
+def is_atomic_temp(name: str) -> bool:
+    """Is `name` a temporary file of an `atomic_path` write (left behind only when a process was killed)?"""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, overwrite: bool = False, durable: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success rename it onto `path` (atomic on one filesystem).
 
     The temporary name is short (`.NAME-START.xxxxxxxx.tmp.SUFFIX`), so any legal target name works. Every
     OSError (read-only folder, full disk, the target turned into a folder) becomes a one-line InkwashError,
-    and the temporary file never stays behind.
+    and the temporary file never stays behind. durable: fsync the file before the rename and its folder after
+    it, so that after a crash or power cut `path` holds either the old or the new content in full (checkpoints,
+    exports; a few ms per file on an SSD).
     """
     path = Path(path)
     check_writable(path, overwrite, probe=False)
@@ -374,7 +398,11 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
             raise InkwashError(f"{path}: could not write it ({os_reason(exc)}{other})") from None
         _chmod_like_new_file(tmp_path)
         try:
+            if durable:
+                fsync_path(tmp_path)
             os.replace(tmp_path, path)
+            if durable:
+                fsync_path(path.parent)
         except OSError as exc:
             raise InkwashError(f"{path}: could not put the written file in place ({os_reason(exc)})") from None
     finally:

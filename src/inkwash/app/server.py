@@ -1,4 +1,4 @@
-"""FastAPI server of the colouring page: one model worker, strict uploads, JSON errors.
+"""FastAPI server of the colouring page: a pool of model workers, strict uploads, JSON errors, bounded work.
 
     inkwash serve --model lazybrush            # then open http://127.0.0.1:7860
 
@@ -12,10 +12,17 @@ stroke document of `inkwash.hints`); mask (white = colour here); base (kept outs
 from /api/info, never a path); seed, steps, strength (sampling options, accepted by models that declare them
 in their spec, `ModelSpec.sampling`); output. Every error is {"error": {"code": ..., "message": ...}}.
 
+A request's way through: body read (size and time bounded) -> form checked on the event loop -> image headers
+sniffed and the request's memory estimated -> admitted within the memory budget or 503 busy with Retry-After ->
+decoded, stroke JSON parsed, priced and drawn, inputs checked (input threads) -> a model worker in arrival
+order (app/workers.py) -> PNGs encoded (input threads). Nothing that costs CPU runs on the event loop, and any
+failure of reading or drawing user input is a 4xx (app/inputs.py).
+
 Security defaults: binds 127.0.0.1; Host header checked against loopback names (DNS rebinding); a POST
-whose Origin is another site is refused; bodies over `max_upload_bytes` are cut off while streaming; images
-are sniffed (PNG/JPEG/WebP only) and their pixel count checked before decoding; no path from the client
-ever reaches the file system; a strict Content-Security-Policy on every response.
+whose Origin is another site is refused; bodies over `max_upload_bytes` are cut off while streaming, and one
+that does not arrive within `body_timeout_s` gets 408 and a closed connection; images are sniffed
+(PNG/JPEG/WebP only) and their pixel count checked before decoding; no path from the client ever reaches the
+file system; a strict Content-Security-Policy and the other security headers on every response, refusals too.
 """
 
 from __future__ import annotations
@@ -28,96 +35,96 @@ import logging
 import math
 import mimetypes
 import time
-import warnings
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inkwash import __version__
+from inkwash.app.config import LOOPBACK_HOSTS, ServerConfig, cpu_cores
+from inkwash.app.errors import ApiError, error_response
+from inkwash.app.inputs import IMAGE_TYPES, decode_image, prepare_request, sniff_image
+from inkwash.app.workers import MODEL_ORDER, ModelSlot, ModelWorker
 from inkwash.errors import InkwashError
 
 log = logging.getLogger("inkwash.app")
 
 STATIC_DIR = Path(__file__).parent / "static"
-# the order of the page's model selector; names registered later (plug-ins) follow alphabetically
-MODEL_ORDER = ("lazybrush", "paintstorch", "stenciltorch", "stablepaint", "alacgan")
-IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 OUTPUTS = ("composite", "flat", "layers")
+IMAGE_FIELDS = ("lineart", "hints", "mask", "base")
 FIELDS = {"lineart", "hints", "hints_json", "mask", "base", "model", "seed", "steps", "strength", "output"}
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self' blob: data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'none'")
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+]
 
 mimetypes.add_type("application/wasm", ".wasm")  # older mimetypes tables lack these; browsers insist on them
 mimetypes.add_type("text/javascript", ".mjs")
 
 
-@dataclass
-class ServerConfig:
-    """What the server offers and accepts. Defaults suit one artist on their own machine."""
-
-    default_model: str = "paintstorch"  # a registered name or a run folder given on the command line
-    models: tuple[str, ...] | None = None  # offered keys; None = the default plus every registered name
-    max_upload_bytes: int = 25 * 2**20  # whole request body: a 4096x4096 RGBA PNG of strokes stays well below
-    max_pixels: int = 4096 * 4096  # per image, checked before decoding (decompression bombs)
-    max_queue: int = 8  # requests waiting for the model beyond this get 503 "busy"
-    device: str = "cpu"
-    model_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> Colorizer options
-    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # ("*",) when serving beyond this machine on purpose
-
-
-class ApiError(Exception):
-    """A client error answered as {"error": {"code", "message"}} with an HTTP status."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
 # ------------------------------------------------------------------------------------------ middlewares
-class _BodyTooLarge(Exception):
+class _BodyCut(Exception):
+    """The request body broke a limit; BodyLimitMiddleware answers for it."""
+
+
+class _BodyTooLarge(_BodyCut):
+    pass
+
+
+class _BodyTimeout(_BodyCut):
     pass
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over `max_bytes`: by Content-Length up front, and by counting while streaming
-    (chunked uploads declare no length)."""
+    """Refuse request bodies over `max_bytes` (by Content-Length up front, by counting while streaming: chunked
+    uploads declare no length) and bodies still unfinished `timeout_s` after the request's head (a stalled upload
+    would hold its connection and its parts' memory forever): 413 / 408, and the connection is closed."""
 
-    def __init__(self, app: Callable, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: Callable, max_bytes: int, timeout_s: float = 60.0):
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = f"request body over the limit of {self.max_bytes / 2**20:.1f} MiB; send a smaller image"
+        close = {"connection": "close"}  # the rest of the body is never read: this connection cannot be reused
+        too_large = error_response(413, "too_large", f"request body over the limit of {self.max_bytes / 2**20:.1f} "
+                                                     "MiB; send a smaller image", close)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await error_response(413, "too_large", message)(scope, receive, send)
+            await too_large(scope, receive, send)
             return
-        seen = 0
-        started = False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        seen, done, started = 0, False, False
 
-        async def counting_receive() -> dict:
-            nonlocal seen
-            msg = await receive()
+        async def guarded_receive() -> dict:
+            nonlocal seen, done
+            if done:  # the body is in; waiting for a disconnect has no deadline
+                return await receive()
+            try:
+                msg = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                raise _BodyTimeout from None
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
                     raise _BodyTooLarge
+                done = not msg.get("more_body", False)
+            else:
+                done = True
             return msg
 
         async def tracking_send(msg: dict) -> None:
@@ -126,10 +133,16 @@ class BodyLimitMiddleware:
             await send(msg)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await error_response(413, "too_large", message)(scope, receive, send)
+            await self.app(scope, guarded_receive, tracking_send)
+        except _BodyCut as cut:
+            if started:
+                return
+            if isinstance(cut, _BodyTooLarge):
+                await too_large(scope, receive, send)
+            else:
+                await error_response(408, "body_timeout", f"the request body did not arrive within "
+                                                          f"{self.timeout_s:g} s; send it again", close)(
+                    scope, receive, send)
 
 
 def host_name(host: str) -> str:
@@ -141,7 +154,7 @@ def host_name(host: str) -> str:
 
 class SecurityMiddleware:
     """Host header checked (a web page cannot reach us through a rebound DNS name); a POST from another
-    site's page (a different Origin) refused; security headers on every response."""
+    site's page (a different Origin) refused; security headers on every response, these refusals included."""
 
     def __init__(self, app: Callable, allowed_hosts: tuple[str, ...]):
         self.app = app
@@ -152,69 +165,63 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+
+        async def send_with_headers(msg: dict) -> None:
+            if msg["type"] == "http.response.start":
+                msg = {**msg, "headers": list(msg.get("headers", [])) + SECURITY_HEADERS}
+            await send(msg)
+
         headers = dict(scope.get("headers") or [])
         host = headers.get(b"host", b"").decode("latin-1")
         if not self.any_host and host_name(host) not in self.allowed:
             await error_response(400, "bad_host", f"host {host!r} is not served here; open the address "
-                                                  "`inkwash serve` printed")(scope, receive, send)
+                                                  "`inkwash serve` printed")(scope, receive, send_with_headers)
             return
         origin = headers.get(b"origin")
         if scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin is not None:
             if origin.decode("latin-1").split("://", 1)[-1] != host:
                 await error_response(403, "cross_origin", "requests from other sites' pages are refused")(
-                    scope, receive, send)
+                    scope, receive, send_with_headers)
                 return
-
-        async def send_with_headers(msg: dict) -> None:
-            if msg["type"] == "http.response.start":
-                msg["headers"] = list(msg.get("headers", [])) + [
-                    (b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"cache-control", b"no-store"),
-                ]
-            await send(msg)
-
         await self.app(scope, receive, send_with_headers)
 
 
-# ---------------------------------------------------------------------------------------------- uploads
-def decode_image(data: bytes, what: str, max_pixels: int) -> Image.Image:
-    """Bytes of a PNG/JPEG/WebP upload -> a fully decoded PIL image, or ApiError saying why not."""
-    if not data:
-        raise ApiError(400, "empty_file", f"{what}: the file is empty")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=list(IMAGE_TYPES.values()))
-            w, h = img.size
-            if w * h > max_pixels:
-                raise ApiError(413, "too_many_pixels", f"{what}: {w}x{h} is {w * h / 1e6:.1f} megapixels, over "
-                                                       f"the server's limit of {max_pixels / 1e6:.1f}; downscale it")
-            if w == 0 or h == 0:
-                raise ApiError(400, "empty_image", f"{what}: empty image ({w}x{h})")
-            img.load()
-            return ImageOps.exif_transpose(img)
-    except ApiError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ApiError(413, "too_many_pixels", f"{what}: refused as a decompression bomb; downscale it") from None
-    except UnidentifiedImageError:
-        raise ApiError(415, "unsupported_image", f"{what}: not a PNG, JPEG or WebP image") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ApiError(400, "corrupt_image", f"{what}: corrupt or truncated image ({exc})") from None
+def head_deadline_protocol(seconds: float) -> type:
+    """uvicorn's HTTP protocol, closing a connection that has not sent a complete request head `seconds` after it
+    opened or after its last answer (uvicorn waits for a first request forever: slowloris)."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class HeadDeadline(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm_head_deadline()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm_head_deadline()
+
+        def _arm_head_deadline(self) -> None:
+            self.loop.call_later(seconds, self._head_deadline, self.cycle)
+
+        def _head_deadline(self, cycle: Any) -> None:
+            idle = self.cycle is cycle and (cycle is None or cycle.response_complete)  # no new head since
+            if idle and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeadDeadline
 
 
-async def read_upload(value: Any, what: str, max_pixels: int) -> Image.Image:
-    """A form file field -> PIL image; the declared content type must be an image type we decode."""
-    if not isinstance(value, UploadFile):
-        raise ApiError(400, "not_a_file", f"{what}: expected a file upload, got a text field")
-    ctype = (value.content_type or "").split(";")[0].strip().lower()
-    if ctype not in IMAGE_TYPES:
-        raise ApiError(415, "unsupported_media_type",
-                       f"{what}: content type {ctype or 'none'!r} is not one of {', '.join(IMAGE_TYPES)}")
-    return decode_image(await value.read(), what, max_pixels)
+# ---------------------------------------------------------------------------------------------- the form
+@dataclass
+class ColorizeForm:
+    """The checked fields of one /api/colorize request; its images still undecoded (their uploaded files)."""
+
+    uploads: dict[str, IO[bytes]]
+    hints_json: str | None
+    model: str
+    seed: int | None
+    sampling: dict[str, Any]  # steps, strength: for models that sample
+    output: str
 
 
 def _text(form: Any, name: str) -> str | None:
@@ -233,185 +240,93 @@ def _number(form: Any, name: str, cast: type, lo: float, hi: float) -> Any:
     try:
         value = cast(raw)
     except ValueError:
-        raise ApiError(400, "bad_field", f"{name}: {raw!r} is not a {cast.__name__}") from None
+        raise ApiError(400, "bad_field", f"{name}: {raw[:40]!r} is not a {cast.__name__}") from None
     if not (math.isfinite(value) and lo <= value <= hi):
         raise ApiError(400, "bad_field", f"{name}: {value} is outside [{lo}, {hi}]")
     return value
 
 
+def _upload(value: Any, what: str) -> IO[bytes]:
+    """A form file field -> its file; the declared content type must be an image type we decode."""
+    if not isinstance(value, UploadFile):
+        raise ApiError(400, "not_a_file", f"{what}: expected a file upload, got a text field")
+    ctype = (value.content_type or "").split(";")[0].strip().lower()
+    if ctype not in IMAGE_TYPES:
+        raise ApiError(415, "unsupported_media_type",
+                       f"{what}: content type {ctype[:60] or 'none'!r} is not one of {', '.join(IMAGE_TYPES)}")
+    return value.file
+
+
+async def read_form(request: Request, config: ServerConfig) -> Any:
+    """The request's multipart form (files spooled to disk past 1 MiB by starlette); ApiError if unreadable."""
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data"):
+        raise ApiError(415, "unsupported_media_type",
+                       "send multipart/form-data with a 'lineart' file (and optional hints, mask, base)")
+    try:
+        return await request.form(max_files=4, max_fields=16, max_part_size=config.max_json_bytes + 1024)
+    except _BodyCut:
+        raise
+    except Exception as exc:  # malformed multipart: the parser's message is the useful part
+        detail = getattr(exc, "detail", None) or str(exc)
+        if "maximum size" in detail:
+            raise ApiError(413, "too_large", f"a text field is over the limit of {config.max_json_bytes / 2**20:.1f} "
+                                             "MiB; send fewer strokes or the hints as a PNG") from None
+        raise ApiError(400, "bad_form", f"unreadable multipart form ({detail})") from None
+
+
+def check_form(form: Any, config: ServerConfig) -> ColorizeForm:
+    """Every field of /api/colorize checked, cheaply (no image decoded yet)."""
+    unknown = sorted(set(form.keys()) - FIELDS)
+    if unknown:
+        raise ApiError(400, "unknown_field", f"unknown field(s) {', '.join(k[:40] for k in unknown[:8])}; known: "
+                                             f"{', '.join(sorted(FIELDS))}")
+    if form.get("lineart") is None:
+        raise ApiError(400, "missing_lineart", "a 'lineart' image file is required")
+    uploads = {name: _upload(form[name], name) for name in IMAGE_FIELDS if form.get(name) is not None}
+    hints_json = _text(form, "hints_json")
+    if hints_json is not None and "hints" in uploads:
+        raise ApiError(400, "bad_field", "give hints as an image or as hints_json, not both")
+    if "base" in uploads and "mask" not in uploads:
+        raise ApiError(400, "bad_field", "base is kept outside the mask; send a mask too")
+    sampling = {"steps": _number(form, "steps", int, 1, 1000), "strength": _number(form, "strength", float, 0.0, 1.0)}
+    output = _text(form, "output") or "composite"
+    if output not in OUTPUTS:
+        raise ApiError(400, "bad_field", f"output: {output[:40]!r} is not one of {', '.join(OUTPUTS)}")
+    return ColorizeForm(uploads, hints_json, _text(form, "model") or config.default_model,
+                        _number(form, "seed", int, 0, 2**32 - 1),
+                        {k: v for k, v in sampling.items() if v is not None}, output)
+
+
+# ------------------------------------------------------------------------------------------- the answer
 def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG", compress_level=1)  # speed over size: this is on every stroke's path
     return buf.getvalue()
 
 
-# ---------------------------------------------------------------------------------------------- models
-@dataclass
-class ModelSlot:
-    """One offered model: its key (what the client sends), and once loaded its Colorizer or its error."""
-
-    key: str
-    colorizer: Any = None
-    error: str | None = None
-
-    def describe(self) -> dict:
-        spec = self.colorizer.spec
-        options = list(spec.sampling) + (["seed"] if spec.capabilities.samples else [])
-        label = self.key if self.key == self.colorizer.name else f"{Path(self.key).name} ({self.colorizer.name})"
-        return {"key": self.key, "label": label, "model": self.colorizer.name, "options": options,
-                "uses_mask": spec.capabilities.inpaints}
+def sniff_uploads(uploads: dict[str, IO[bytes]], max_pixels: int) -> dict[str, tuple[int, int]]:
+    """(W, H) of every upload from its header, checked: what the request's memory estimate needs."""
+    return {name: sniff_image(f, name, max_pixels) for name, f in uploads.items()}
 
 
-class ModelWorker:
-    """Every model call (loading and colouring) runs on one thread, in arrival order.
+def encode_answer(layers: dict[str, Image.Image], output: str, key: str, seconds: float) -> tuple[bytes, str]:
+    """The layers as the client asked -> (body, media type): one PNG, or JSON with both as base64 PNGs."""
+    if output != "layers":
+        return png_bytes(layers[output]), "image/png"
 
-    An asyncio.Lock (FIFO) orders the requests; the single-thread executor keeps torch off the event loop.
-    A request whose client went away while it waited (the page superseded it) is dropped unrun.
-    """
+    def data_url(img: Image.Image) -> str:
+        return "data:image/png;base64," + base64.b64encode(png_bytes(img)).decode("ascii")
 
-    def __init__(self, config: ServerConfig):
-        self.config = config
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inkwash-model")
-        self.lock = asyncio.Lock()
-        self.waiting = 0
-        keys = list(config.models) if config.models else self._default_keys(config.default_model)
-        self.slots = {k: ModelSlot(k) for k in dict.fromkeys(keys)}
-        self._loaded: asyncio.Task | None = None
-
-    @staticmethod
-    def _default_keys(default: str) -> list[str]:
-        from inkwash.models import registry
-
-        rank = {n: i for i, n in enumerate(MODEL_ORDER)}
-        names = [n for n in registry.names() if registry.get(n).capabilities.weights != "file"]
-        return [default] + sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
-
-    def _load(self, slot: ModelSlot) -> None:
-        from inkwash.infer import Colorizer
-
-        options = dict(self.config.model_options.get(slot.key, {}))
-        if slot.key != "lazybrush" and "device" not in options and self.config.device != "cpu":
-            options["device"] = self.config.device
-        try:
-            slot.colorizer = Colorizer.from_pretrained(slot.key, **options)
-        except InkwashError as exc:
-            slot.error = str(exc)
-        except Exception as exc:  # a half-written plug-in must not take the server down; say what broke
-            log.exception("loading model %s failed", slot.key)
-            slot.error = f"failed to load ({type(exc).__name__}: {exc})"
-
-    async def load_all(self) -> None:
-        """Load every offered model once (default first), on the worker; idempotent."""
-        if self._loaded is None:
-            async def load() -> None:
-                for slot in self.slots.values():
-                    async with self.lock:
-                        await asyncio.get_running_loop().run_in_executor(self.executor, self._load, slot)
-            self._loaded = asyncio.ensure_future(load())
-        await asyncio.shield(self._loaded)
-
-    def info(self) -> dict:
-        """The models that loaded (for the selector), those that did not with why, and the default key."""
-        available = [s.describe() for s in self.slots.values() if s.colorizer is not None]
-        keys = [m["key"] for m in available]
-        default = self.config.default_model if self.config.default_model in keys else (keys[0] if keys else None)
-        return {"default": default, "models": available,
-                "unavailable": [{"key": s.key, "error": s.error} for s in self.slots.values() if s.error]}
-
-    async def slot(self, key: str) -> ModelSlot:
-        await self.load_all()
-        if key not in self.slots:
-            raise ApiError(404, "unknown_model",
-                           f"unknown model {key!r}; this server offers {', '.join(self.slots)} (see /api/info)")
-        slot = self.slots[key]
-        if slot.colorizer is None:
-            raise ApiError(503, "model_unavailable", f"model {key!r} is not available here: {slot.error}")
-        return slot
-
-    async def run(self, request: Request, job: Callable[[], Any]) -> tuple[Any, float]:
-        """Run `job` on the model thread after the requests before it -> (result, seconds spent waiting)."""
-        if self.waiting >= self.config.max_queue:
-            raise ApiError(503, "busy", f"{self.waiting} requests are already waiting for the model; retry shortly")
-        t0 = time.perf_counter()
-        self.waiting += 1
-        try:
-            await self.lock.acquire()
-        finally:
-            self.waiting -= 1
-        try:
-            waited = time.perf_counter() - t0
-            if await request.is_disconnected():
-                raise ApiError(499, "superseded", "the client went away before its turn; nothing was run")
-            return await asyncio.get_running_loop().run_in_executor(self.executor, job), waited
-        finally:
-            self.lock.release()
-
-    def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+    w, h = layers["composite"].size
+    body = {"model": key, "width": w, "height": h, "seconds": round(seconds, 3),
+            "composite": data_url(layers["composite"]), "flat": data_url(layers["flat"])}
+    return json.dumps(body).encode(), "application/json"
 
 
 # ---------------------------------------------------------------------------------------------- the app
-async def parse_colorize_form(request: Request, config: ServerConfig) -> dict:
-    """The multipart form of /api/colorize -> validated arguments (images decoded, numbers in range)."""
-    ctype = request.headers.get("content-type", "")
-    if not ctype.startswith("multipart/form-data"):
-        raise ApiError(415, "unsupported_media_type",
-                       "send multipart/form-data with a 'lineart' file (and optional hints, mask, base)")
-    try:
-        form = await request.form(max_files=4, max_fields=16, max_part_size=config.max_upload_bytes)
-    except _BodyTooLarge:
-        raise
-    except Exception as exc:  # malformed multipart: the parser's message is the useful part
-        raise ApiError(400, "bad_form", f"unreadable multipart form ({exc})") from None
-    unknown = sorted(set(form.keys()) - FIELDS)
-    if unknown:
-        raise ApiError(400, "unknown_field",
-                       f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(FIELDS))}")
-    if form.get("lineart") is None:
-        raise ApiError(400, "missing_lineart", "a 'lineart' image file is required")
-    args: dict[str, Any] = {"lineart": await read_upload(form["lineart"], "lineart", config.max_pixels)}
-    for name in ("hints", "mask", "base"):
-        if form.get(name) is not None:
-            args[name] = await read_upload(form[name], name, config.max_pixels)
-    hints_json = _text(form, "hints_json")
-    if hints_json is not None:
-        if "hints" in args:
-            raise ApiError(400, "bad_field", "give hints as an image or as hints_json, not both")
-        try:
-            args["hints_json"] = json.loads(hints_json)
-        except json.JSONDecodeError as exc:
-            raise ApiError(400, "bad_json", f"hints_json: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if "base" in args and "mask" not in args:
-        raise ApiError(400, "bad_field", "base is kept outside the mask; send a mask too")
-    args["model"] = _text(form, "model") or config.default_model
-    args["seed"] = _number(form, "seed", int, 0, 2**32 - 1)
-    args["steps"] = _number(form, "steps", int, 1, 1000)
-    args["strength"] = _number(form, "strength", float, 0.0, 1.0)
-    args["output"] = _text(form, "output") or "composite"
-    if args["output"] not in OUTPUTS:
-        raise ApiError(400, "bad_field", f"output: {args['output']!r} is not one of {', '.join(OUTPUTS)}")
-    return args
-
-
-def colorize_job(slot: ModelSlot, args: dict) -> dict[str, Image.Image]:
-    """On the model thread: the request's images through the Colorizer -> its layers (PIL, lineart's size)."""
-    from inkwash.hints import hints_from_json
-
-    colorizer = slot.colorizer
-    hints = args.get("hints")
-    if "hints_json" in args:
-        hints = hints_from_json(args["hints_json"], args["lineart"].size, where="hints_json")
-    # sampling options plug in for models that declare them (StablePaint); others refuse them by name
-    sampling = {k: args[k] for k in ("steps", "strength") if args.get(k) is not None}
-    unsupported = set(sampling) - set(colorizer.spec.sampling)
-    if unsupported:
-        raise InkwashError(f"model {slot.key!r} takes no {', '.join(sorted(unsupported))}; leave it out")
-    return colorizer.colorize_layers(args["lineart"], hints, mask=args.get("mask"), base=args.get("base"),
-                                     seed=args.get("seed"), **sampling)
-
-
 def create_app(config: ServerConfig | None = None) -> FastAPI:
-    """The ASGI app: the page, /api/info and /api/colorize over one model worker."""
+    """The ASGI app: the page, /api/info and /api/colorize over a pool of model workers."""
     config = config or ServerConfig()
     worker = ModelWorker(config)
 
@@ -428,7 +343,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(InkwashError)
     async def _inkwash_error(request: Request, exc: InkwashError) -> JSONResponse:
@@ -452,39 +367,58 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     async def info() -> dict:
         await worker.load_all()
         return {"version": __version__, **worker.info(),
-                "limits": {"max_upload_bytes": config.max_upload_bytes, "max_pixels": config.max_pixels}}
+                "limits": {"max_upload_bytes": config.max_upload_bytes, "max_pixels": config.max_pixels,
+                           "max_strokes": config.max_strokes, "max_points": config.max_points,
+                           "workers": worker.workers}}
 
     @app.post("/api/colorize")
     async def colorize(request: Request) -> Response:
-        args = await parse_colorize_form(request, config)
-        slot = await worker.slot(args["model"])
-        t0 = time.perf_counter()
-        layers, waited = await worker.run(request, lambda: colorize_job(slot, args))
-        seconds = time.perf_counter() - t0 - waited
+        form = await read_form(request, config)
+        try:
+            req = check_form(form, config)
+            slot = await worker.slot(req.model)
+            unsupported = set(req.sampling) - set(slot.colorizer.spec.sampling)
+            if unsupported:  # sampling options plug in for models that declare them (StablePaint)
+                raise InkwashError(f"model {slot.key!r} takes no {', '.join(sorted(unsupported))}; leave it out")
+            sizes = await worker.in_thread(sniff_uploads, req.uploads, config.max_pixels)
+            w, h = sizes["lineart"]
+            others = sum(a * b for name, (a, b) in sizes.items() if name != "lineart")
+            need = worker.estimate(w * h, others, 16 * len(req.hints_json or ""))  # parsed JSON: ~16x its text
+            async with worker.admit(need):
+                inputs = await worker.in_thread(prepare_request, req.uploads, req.hints_json, config)
+                t0 = time.perf_counter()
+                layers, waited = await worker.run(request, lambda: slot.call(
+                    lambda col: col.colorize_inputs(inputs, req.seed, **req.sampling)))
+                seconds = time.perf_counter() - t0 - waited
+                body, media = await worker.in_thread(encode_answer, layers, req.output, slot.key, seconds)
+        finally:
+            await form.close()
         headers = {"X-Inkwash-Model": slot.key, "X-Inkwash-Seconds": f"{seconds:.3f}",
                    "X-Inkwash-Queue-Seconds": f"{waited:.3f}"}
-        if args["output"] == "layers":
-            def data_url(img: Image.Image) -> str:
-                return "data:image/png;base64," + base64.b64encode(png_bytes(img)).decode("ascii")
-
-            w, h = layers["composite"].size
-            return JSONResponse({"model": slot.key, "width": w, "height": h, "seconds": round(seconds, 3),
-                                 "composite": data_url(layers["composite"]), "flat": data_url(layers["flat"])},
-                                headers=headers)
-        return Response(png_bytes(layers[args["output"]]), media_type="image/png", headers=headers)
+        return Response(body, media_type=media, headers=headers)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # added last = outermost: host and origin checks (and headers on every answer), then the size limit
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_upload_bytes)
+    # added last = outermost: host and origin checks (and headers on every answer), then the size and time limits
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_upload_bytes, timeout_s=config.body_timeout_s)
     app.add_middleware(SecurityMiddleware, allowed_hosts=config.allowed_hosts)
     return app
 
 
 def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Run the app with uvicorn until interrupted."""
+    """Run the app with uvicorn until interrupted: cores / workers compute threads per worker (unless set with
+    inkwash.threads.configure), idle keep-alive connections closed, stalled request heads closed."""
     import uvicorn
 
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+    from inkwash import threads
+    from inkwash.app.workers import default_workers
+
+    if threads.threads() is None:
+        import cv2  # noqa: F401  loaded first, so the thread count reaches OpenCV's pool as well as torch's
+
+        threads.configure(max(1, cpu_cores() // default_workers(config)))
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning",
+                timeout_keep_alive=config.keep_alive_s, http=head_deadline_protocol(config.head_timeout_s))
 
 
-__all__ = ["ServerConfig", "ApiError", "create_app", "serve", "decode_image", "STATIC_DIR"]
+__all__ = ["ServerConfig", "ApiError", "ModelWorker", "ModelSlot", "create_app", "serve", "decode_image",
+           "STATIC_DIR", "LOOPBACK_HOSTS", "MODEL_ORDER", "head_deadline_protocol"]

@@ -132,9 +132,10 @@ def save_model(folder: str | Path, name: str, model: Any, tensors: dict, meta: d
     tensors = {k: (v.detach().half() if half and v.is_floating_point() else v.detach()).contiguous().cpu()
                for k, v in tensors.items()}
     config = {"format": MODEL_FORMAT, "name": name, "model": _jsonable(model), **(meta or {})}
-    with atomic_path(folder / WEIGHTS, overwrite=overwrite) as tmp:
+    # durable: a config.json on the disk must mean complete weights there too, even after a power cut
+    with atomic_path(folder / WEIGHTS, overwrite=overwrite, durable=True) as tmp:
         save_file(tensors, str(tmp), metadata={"format": "pt", "inkwash": MODEL_FORMAT, "name": name})
-    with atomic_path(folder / CONFIG, overwrite=overwrite) as tmp:
+    with atomic_path(folder / CONFIG, overwrite=overwrite, durable=True) as tmp:
         tmp.write_text(json.dumps(config, indent=1), encoding="utf-8")
     return folder
 

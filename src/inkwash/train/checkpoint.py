@@ -5,14 +5,17 @@
     RUN/checkpoints/step-00001000/state.json             step, epoch, config, optimizer param groups
     RUN/checkpoints/latest.json                          {"step": 1000, "dir": "step-00001000"}
 
-A checkpoint directory is filled under a temporary name and renamed, then `latest.json` is replaced atomically,
-so a crash at any point leaves the previous checkpoint as the latest complete one.
+A checkpoint directory is filled under a temporary name (`.step-00001000.XXXXXXXX`), its files and the folder
+flushed to the disk (fsync), then renamed, then `latest.json` is replaced atomically and durably, so a crash or a
+power cut at any point leaves the previous checkpoint as the latest complete one. A kill between the rename and
+the pointer leaves a complete step-* folder that `latest_checkpoint` finds without the pointer.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -24,9 +27,16 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from inkwash.errors import InkwashError
-from inkwash.io import atomic_path
+from inkwash.io import atomic_path, fsync_path
 
 LATEST = "latest.json"
+FILES = ("weights.safetensors", "optimizer.safetensors", "state.json")
+_PARTIAL = re.compile(r"\.step-\d+\.[a-z0-9_]{8}")  # save_checkpoint's mkdtemp names
+
+
+def is_partial_checkpoint(name: str) -> bool:
+    """Is `name` the temporary folder of a checkpoint whose writing was interrupted?"""
+    return _PARTIAL.fullmatch(name) is not None
 
 
 @dataclass
@@ -62,10 +72,12 @@ def _unflatten_optimizer(name: str, tensors: dict[str, torch.Tensor], meta: dict
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """Directory of the newest complete checkpoint of a run, or None."""
+    """Directory of the newest complete checkpoint of a run (latest.json's, or without it the newest step-*
+    folder: a kill can fall between a checkpoint's rename and its pointer), or None."""
     pointer = Path(run_dir) / "checkpoints" / LATEST
     if not pointer.is_file():
-        return None
+        steps = sorted(d for d in pointer.parent.glob("step-*") if all((d / f).is_file() for f in FILES))
+        return steps[-1] if steps else None
     try:
         return pointer.parent / json.loads(pointer.read_text())["dir"]
     except (OSError, KeyError, json.JSONDecodeError) as exc:
@@ -90,13 +102,17 @@ def save_checkpoint(run_dir: str | Path, step: int, nets: dict[str, nn.Module],
             opt_meta[name] = m
         save_file(opt_tensors, str(tmp / "optimizer.safetensors"), metadata={"step": str(step)})
         (tmp / "state.json").write_text(json.dumps({"step": step, **meta, "optimizers": opt_meta}, indent=1))
+        for name in FILES:  # on the disk before the rename makes them the checkpoint
+            fsync_path(tmp / name)
+        fsync_path(tmp)
         if final.exists():  # a re-save of the same step (resumed then stopped at once)
             shutil.rmtree(final)
         os.replace(tmp, final)
+        fsync_path(root)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    with atomic_path(root / LATEST, overwrite=True) as p:
+    with atomic_path(root / LATEST, overwrite=True, durable=True) as p:
         p.write_text(json.dumps({"step": step, "dir": final.name}))
     olds = sorted(d for d in root.glob("step-*") if d.is_dir() and d != final)
     for d in olds[: max(0, len(olds) - (keep - 1))]:

@@ -193,7 +193,8 @@ def fit(make_task: Callable[[torch.device], Task], dataset, cfg: LoopConfig, bat
     """Train `make_task(device)` on `dataset` (items: dicts of tensors) into `run_dir`; returns a summary.
 
     Checkpoints every `cfg.ckpt_every` steps and at the end; `resume` continues from RUN's latest checkpoint at
-    the same step and data position. Raises InkwashError on a non-finite loss, leaving the last checkpoint intact.
+    the same step and data position (from step 0 when it has none yet). Raises InkwashError on a non-finite loss,
+    leaving the last checkpoint intact.
     """
     run_dir = Path(run_dir)
     kind = "cuda" if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()) else "cpu"
@@ -212,11 +213,9 @@ def fit(make_task: Callable[[torch.device], Task], dataset, cfg: LoopConfig, bat
         for net in nets.values():
             net.to(memory_format=torch.channels_last)
 
-    start_step, ckpt_dir = 0, None
-    if resume:
-        ckpt_dir = latest_checkpoint(run_dir)
-        if ckpt_dir is None:
-            raise InkwashError(f"{run_dir}: no checkpoint to resume from; start a new run without --resume")
+    start_step = 0
+    ckpt_dir = latest_checkpoint(run_dir) if resume else None
+    if ckpt_dir is not None:  # resuming a run killed before its first checkpoint starts it from step 0
         start_step = load_checkpoint(ckpt_dir, nets, opts).step
     if d.on:
         _broadcast(nets)

@@ -20,6 +20,8 @@ from typing import Any
 
 from inkwash.errors import InkwashError
 from inkwash.models import registry
+from inkwash.train import runfolder
+from inkwash.train.checkpoint import latest_checkpoint
 from inkwash.train.config import apply_dict, load_toml, set_value, to_dict
 from inkwash.train.loop import fit
 from inkwash.train.paintstorch import SIZE_PRESETS, TrainConfig
@@ -86,10 +88,25 @@ def open_dataset(data: Any, cfg: TrainConfig):
                                                        w_range=tuple(cfg.data.stroke_box)))
 
 
-def prepare_run(out: str | Path, cfg: TrainConfig, resume: bool) -> TrainConfig:
-    """Check RUN (refuse to reuse one without --resume), write RUN/config.json; on resume read it back."""
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def prepare_run(out: str | Path, cfg: TrainConfig, resume: bool, log=print) -> TrainConfig:
+    """Check RUN and write RUN/config.json (on resume read it back) -> the run's config.
+
+    Temporary files of interrupted writes are swept first. A run killed before its first checkpoint (an
+    unfinished start) is started from step 0 by --resume and started over by a new run; any other non-empty
+    folder needs --resume. Messages go to `log`; only rank 0 writes or removes anything.
+    """
     out = Path(out)
     cfg_path = out / "config.json"
+    main = int(os.environ.get("RANK", "0")) == 0
+    if main and out.is_dir() and runfolder.is_run(out):
+        removed = runfolder.sweep(out)
+        if removed:
+            log(f"{out}: removed {_plural(len(removed), 'temporary file')} of interrupted writes "
+                f"({', '.join(p.name for p in removed[:3])}{', ...' if len(removed) > 3 else ''})")
     if resume:
         if not cfg_path.is_file():
             raise InkwashError(f"{out}: not a training run (no config.json); start it without --resume")
@@ -102,13 +119,20 @@ def prepare_run(out: str | Path, cfg: TrainConfig, resume: bool) -> TrainConfig:
         saved.loop.steps = cfg.loop.steps or saved.loop.steps  # a resumed run may be extended
         saved.loop.device, saved.data.workers = cfg.loop.device, cfg.data.workers
         cfg = saved
+        if latest_checkpoint(out) is None and main:
+            runfolder.clear_start(out)
+            log(f"{out}: stopped before its first checkpoint; starting it from step 0 with its config.json")
     elif out.exists() and any(out.iterdir()):
-        raise InkwashError(f"{out}: already exists; pass --resume to continue it or choose another --out")
+        if not runfolder.unfinished_start(out):
+            raise InkwashError(f"{out}: already exists; pass --resume to continue it or choose another --out")
+        if main:
+            runfolder.clear_start(out)
+            log(f"{out}: an unfinished start (config.json, no checkpoint); starting it over with this config")
     out.mkdir(parents=True, exist_ok=True)
-    if int(os.environ.get("RANK", "0")) == 0:
+    if main:
         from inkwash.io import atomic_path
 
-        with atomic_path(cfg_path, overwrite=True) as tmp:
+        with atomic_path(cfg_path, overwrite=True, durable=True) as tmp:
             tmp.write_text(json.dumps(to_dict(cfg), indent=1))
     return cfg
 
@@ -121,7 +145,7 @@ def train(cfg: TrainConfig, data: Any, out: str | Path, resume: bool = False, pr
             raise InkwashError(f"{key} {value}: must be a multiple of 16 (the U-Net halves it 4 times)")
     if cfg.data.crop > cfg.data.size:
         raise InkwashError(f"data.crop {cfg.data.crop}: larger than --size {cfg.data.size}; give at most the size")
-    cfg = prepare_run(out, cfg, resume)
+    cfg = prepare_run(out, cfg, resume, log=log)
     dataset = open_dataset(data, cfg)
     task = trainer(cfg.name).TASK
     return fit(lambda device: task(cfg, device), dataset, cfg.loop, cfg.data.batch_size,

@@ -111,7 +111,19 @@ function b64ToBlob(dataUrl) {
   return new Blob([bytes], { type: head.slice(5).split(";")[0] });
 }
 
-/** The inkwash server: GET api/info, POST api/colorize (multipart) -> two PNG layers. */
+/** Resolves after `ms`, or rejects with an AbortError as soon as `signal` aborts. */
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("superseded", "AbortError"));
+    }, { once: true });
+  });
+}
+
+/** The inkwash server: GET api/info, POST api/colorize (multipart) -> two PNG layers; a busy server (503 with
+ *  Retry-After) is asked again when it says, up to 3 times. */
 const serverEngine = {
   async info() {
     const r = await fetch("api/info");
@@ -128,8 +140,15 @@ const serverEngine = {
     form.append("model", params.model);
     for (const k of ["seed", "steps", "strength"]) if (params[k] !== undefined) form.append(k, String(params[k]));
     form.append("output", "layers");
-    const r = await fetch("api/colorize", { method: "POST", body: form, signal });
-    const body = await r.json();
+    let r, body;
+    for (let attempt = 0; ; attempt++) {
+      r = await fetch("api/colorize", { method: "POST", body: form, signal });
+      body = await r.json();
+      const wait = Number(r.headers.get("Retry-After"));
+      if (r.status !== 503 || !body.error || body.error.code !== "busy" || !(wait > 0) || attempt >= 3) break;
+      setStatus(`server busy; trying again in ${wait} s`, "busy"); // a newer stroke still cancels the wait
+      await sleep(wait * 1000, signal);
+    }
     if (!r.ok) throw new Error(body.error ? body.error.message : `server answered ${r.status}`);
     const [composite, flat] = await Promise.all([body.composite, body.flat].map((u) => createImageBitmap(b64ToBlob(u))));
     return { composite, flat, seconds: body.seconds, model: body.model };
