@@ -388,3 +388,12 @@ def test_cached_regions_from_several_threads_is_one_object():
         got = list(pool.map(lambda _: cached_regions(lines), range(8)))
     assert all(g is got[0] for g in got)
     assert not got[0].labels.flags.writeable  # shared between callers: read-only
+
+
+def test_hints_lying_only_on_ink_colour_nothing():
+    lines = np.ones((64, 64), np.float32)
+    lines[20:44, 31:33] = 0.0  # one thick line
+    hints = np.zeros((64, 64, 4), np.float32)
+    hints[20:44, 31:33] = (1.0, 0.0, 0.0, 1.0)  # a stroke exactly on it (e.g. the lineart given as hints)
+    flats = flat_colours(compute_regions(lines), hints)
+    assert (flats.source == 0).all() and flats.paper.all()

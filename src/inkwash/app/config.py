@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+from inkwash.webguard import LOOPBACK_HOSTS  # noqa: E402  (one list for the app and the study server)
 
 
 def cpu_cores() -> int:

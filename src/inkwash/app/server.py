@@ -52,6 +52,7 @@ from inkwash.app.errors import ApiError, error_response
 from inkwash.app.inputs import IMAGE_TYPES, decode_image, prepare_request, sniff_image
 from inkwash.app.workers import MODEL_ORDER, ModelSlot, ModelWorker
 from inkwash.errors import InkwashError
+from inkwash.webguard import SecurityMiddleware
 
 log = logging.getLogger("inkwash.app")
 
@@ -62,13 +63,6 @@ FIELDS = {"lineart", "hints", "hints_json", "mask", "base", "model", "seed", "st
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self' blob: data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'none'")
-SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
-]
 
 mimetypes.add_type("application/wasm", ".wasm")  # older mimetypes tables lack these; browsers insist on them
 mimetypes.add_type("text/javascript", ".mjs")
@@ -143,47 +137,6 @@ class BodyLimitMiddleware:
                 await error_response(408, "body_timeout", f"the request body did not arrive within "
                                                           f"{self.timeout_s:g} s; send it again", close)(
                     scope, receive, send)
-
-
-def host_name(host: str) -> str:
-    """'127.0.0.1:7860' -> '127.0.0.1', '[::1]:7860' -> '::1'."""
-    if host.startswith("["):
-        return host[1:].split("]", 1)[0]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-class SecurityMiddleware:
-    """Host header checked (a web page cannot reach us through a rebound DNS name); a POST from another
-    site's page (a different Origin) refused; security headers on every response, these refusals included."""
-
-    def __init__(self, app: Callable, allowed_hosts: tuple[str, ...]):
-        self.app = app
-        self.any_host = "*" in allowed_hosts
-        self.allowed = {host_name(h) if h.startswith("[") else h for h in allowed_hosts}
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(msg: dict) -> None:
-            if msg["type"] == "http.response.start":
-                msg = {**msg, "headers": list(msg.get("headers", [])) + SECURITY_HEADERS}
-            await send(msg)
-
-        headers = dict(scope.get("headers") or [])
-        host = headers.get(b"host", b"").decode("latin-1")
-        if not self.any_host and host_name(host) not in self.allowed:
-            await error_response(400, "bad_host", f"host {host!r} is not served here; open the address "
-                                                  "`inkwash serve` printed")(scope, receive, send_with_headers)
-            return
-        origin = headers.get(b"origin")
-        if scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin is not None:
-            if origin.decode("latin-1").split("://", 1)[-1] != host:
-                await error_response(403, "cross_origin", "requests from other sites' pages are refused")(
-                    scope, receive, send_with_headers)
-                return
-        await self.app(scope, receive, send_with_headers)
 
 
 def head_deadline_protocol(seconds: float) -> type:
@@ -400,7 +353,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # added last = outermost: host and origin checks (and headers on every answer), then the size and time limits
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_upload_bytes, timeout_s=config.body_timeout_s)
-    app.add_middleware(SecurityMiddleware, allowed_hosts=config.allowed_hosts)
+    # outermost: its headers reach every answer, the body limit's 408/413 included
+    app.add_middleware(SecurityMiddleware, allowed_hosts=config.allowed_hosts, csp=CSP, served_by="`inkwash serve`")
     return app
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Optional
 
 import typer
@@ -10,18 +9,9 @@ from rich.console import Console
 
 from inkwash.cli._app import app
 from inkwash.errors import InkwashError
+from inkwash.webguard import is_loopback
 
 _console = Console(stderr=True, soft_wrap=True)
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.1, ::1 and localhost: reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @app.command("serve")

@@ -117,10 +117,11 @@ def _hint_pixels(regions: Regions, at: np.ndarray, col: np.ndarray, tol: float
         stroke = stroke.reshape(-1)
         # Main region of each stroke: its (stroke, region) pair with the most pixels (ink holds no stroke).
         pairs, count = np.unique((stroke * n_reg + reg)[reg > 0], return_counts=True)
-        order = np.lexsort((count, pairs // n_reg))
-        last = order[np.r_[(pairs // n_reg)[order][1:] != (pairs // n_reg)[order][:-1], True]]
         main = np.zeros(stroke_ids.size, np.int64)
-        main[pairs[last] // n_reg] = pairs[last] % n_reg
+        if pairs.size:  # else every stroke pixel lies on ink: no stroke has a main region
+            order = np.lexsort((count, pairs // n_reg))
+            last = order[np.r_[(pairs // n_reg)[order][1:] != (pairs // n_reg)[order][:-1], True]]
+            main[pairs[last] // n_reg] = pairs[last] % n_reg
         keep = ~near | (reg == main[stroke])
         at, col, reg = at[keep], col[keep], reg[keep]
     on = reg > 0
