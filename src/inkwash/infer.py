@@ -110,7 +110,9 @@ def resolve_model(name_or_path: str | os.PathLike) -> tuple[Any, Path | None]:
 
 # ---------------------------------------------------------------------------------------------- stages
 UNHINTED = ("paper", "neighbour", "model")
+SHADES = ("soft", "cel", "model")
 DEFAULT_UNHINTED = "neighbour"  # what unhinted enclosed regions get from a fill (chosen by measurement, README)
+DEFAULT_SHADING = 0.0  # shading strength of a fill (chosen by measurement on the outline test split, README)
 
 
 @dataclass(frozen=True)
@@ -120,12 +122,18 @@ class Settings:
     gap: px of line gap the regions close (None = automatic from the image size and line width, 0 = none);
     unhinted: paper | neighbour | model, what enclosed regions no hint reaches get (None = the model's default:
     `model` for a learned model, DEFAULT_UNHINTED for a fill); lock: snap a learned model's colour to the regions
-    (one colour per region, its variation kept as shading) instead of its raw output.
+    (one colour per region, its variation kept as shading) instead of its raw output; shade: soft | cel (from the
+    regions' shapes and `light`, inkwash.regions.shading) or model (a locked learned model's own light and shade;
+    None = model for a learned model, soft otherwise); shading: its strength in [0,1] (None = 1 for a model's
+    shade, DEFAULT_SHADING otherwise); light: the azimuth the light comes from, degrees (0 right, 90 top).
     """
 
     gap: float | None = None
     unhinted: str | None = None
     lock: bool = True
+    shade: str | None = None
+    shading: float | None = None
+    light: float = 135.0
 
     def check(self, learned: bool) -> "Settings":
         if self.gap is not None and not 0 <= self.gap <= 1000:
@@ -135,7 +143,19 @@ class Settings:
         if self.unhinted == "model" and not learned:
             raise InkwashError("unhinted 'model' needs a learned model's colour proposal; use paper or neighbour, "
                                "or a learned --model")
+        if self.shade is not None and self.shade not in SHADES:
+            raise InkwashError(f"shade {self.shade!r}: use one of {', '.join(SHADES)}")
+        if self.shade == "model" and not learned:
+            raise InkwashError("shade 'model' needs a learned model; use soft or cel")
+        if self.shading is not None and not 0.0 <= self.shading <= 1.0:
+            raise InkwashError(f"shading {self.shading}: give a strength in [0, 1] (0 = none)")
         return self
+
+    def shading_for(self, learned: bool) -> tuple[str, float]:
+        """(style, strength) this pipeline uses for a learned model or a fill."""
+        shade = self.shade or ("model" if learned else "soft")
+        strength = self.shading if self.shading is not None else (1.0 if shade == "model" else DEFAULT_SHADING)
+        return shade, strength
 
 
 @dataclass
@@ -197,6 +217,24 @@ def flats(regions: Any, inputs: Inputs, unhinted: str, proposal: np.ndarray | No
     from inkwash.regions import FlatConfig, flat_colours
 
     return flat_colours(regions, inputs.hints, FlatConfig(unhinted=unhinted), proposal=proposal)
+
+
+def shade(regions: Any, fl: Any, raw: np.ndarray | None, style: str, strength: float,
+          light: float = 135.0) -> np.ndarray | None:
+    """Stage: the shading multiplier (H,W) or None: a locked model's own light and shade (style "model") or one
+    drawn from the regions' shapes (soft, cel); paper is never shaded."""
+    if strength == 0.0:
+        return None
+    if style == "model":
+        from inkwash.regions import lock_to_regions
+
+        # clipped to 1: a multiply layer (flats x shading x lines rebuilds the composite exactly in a paint
+        # program); the model's highlights above a region's median colour are the price
+        residual = np.minimum(lock_to_regions(regions, raw)[1], 1.0)
+        return np.where(fl.paper, np.float32(1.0), 1.0 + np.float32(strength) * (residual - 1.0))
+    from inkwash.regions.shading import ShadingConfig, shading_layer
+
+    return shading_layer(regions, ShadingConfig(strength=strength, light=light, style=style), fl.paper)
 
 
 def compose(inputs: Inputs, flat: np.ndarray, shading: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -315,13 +353,7 @@ class Colorizer:
         if locked:
             unhinted = s.unhinted or ("model" if self.learned else DEFAULT_UNHINTED)
             fl = flats(regions, inputs, unhinted, proposal=raw)
-            shading = None
-            if self.learned:
-                from inkwash.regions import lock_to_regions
-
-                # the model's light and shade inside coloured regions; paper stays clean paper
-                shading = np.where(fl.paper, np.float32(1.0), lock_to_regions(regions, raw)[1])
-            out = compose(inputs, fl.colour, shading)
+            out = compose(inputs, fl.colour, shade(regions, fl, raw, *s.shading_for(self.learned), s.light))
         else:
             out = finish(inputs, raw, model.lines_over, getattr(model, "paints_lines", False))
         return keep_unreached(out, inputs, regions) if masked_pass else out
@@ -332,8 +364,8 @@ class Colorizer:
         out = self.layers(inputs, seed, settings, **sampling)
         images = {"flat": Image.fromarray(_to_uint8(out["flat"]), "RGB"), "lines": inputs.lines_img,
                   "composite": Image.fromarray(_to_uint8(out["composite"]), "RGB")}
-        if "shading" in out:  # a multiplier in [0, 4]: stored as 8-bit with 1.0 at 128 (see README, Layers)
-            images["shading"] = Image.fromarray(_to_uint8(out["shading"] / 2.0), "L")
+        if "shading" in out:  # a multiplier in [0, 1]: white = unshaded, a layer in multiply mode
+            images["shading"] = Image.fromarray(_to_uint8(out["shading"]), "L")
         return images
 
     def colorize(self, lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike | None = None,
@@ -344,5 +376,6 @@ class Colorizer:
                                     **sampling)["composite"]
 
 
-__all__ = ["Colorizer", "Settings", "Inputs", "prepare", "regions_of", "paint", "flats", "compose", "keep_unreached",
-           "finish", "load_mask", "load_base", "resolve_model", "ImageLike", "UNHINTED", "DEFAULT_UNHINTED"]
+__all__ = ["Colorizer", "Settings", "Inputs", "prepare", "regions_of", "paint", "flats", "shade", "compose",
+           "keep_unreached",
+           "finish", "load_mask", "load_base", "resolve_model", "ImageLike", "UNHINTED", "SHADES", "DEFAULT_UNHINTED", "DEFAULT_SHADING"]
