@@ -180,6 +180,14 @@ def colorize(
     lock: bool = typer.Option(True, "--lock/--no-lock",
                               help="Learned models: one colour per region (hints win), the model's light and "
                                    "shade kept inside each region; --no-lock gives the raw network output."),
+    shading: Optional[float] = typer.Option(None, "--shading",
+                                            help="Shading strength 0-1 (0 = flat colours). Default: 1 for a "
+                                                 "learned model's own shade, the measured default for lazybrush."),
+    shade: Optional[str] = typer.Option(None, "--shade",
+                                        help="soft or cel (drawn from the regions' shapes and --light), or model "
+                                             "(a learned model's own light and shade; its default)."),
+    light: float = typer.Option(135.0, "--light", help="Where the light comes from, degrees: 0 right, 90 top, "
+                                                       "135 top-left."),
     solver: Optional[str] = typer.Option(None, "--solver",
                                          help="lazybrush: regions (the region engine, default) or classic "
                                               "(the whole-image LazyBrush graph cut of earlier versions)."),
@@ -245,11 +253,11 @@ def colorize(
             raise InkwashError(f"--fill-unhinted and --unhinted {unhinted} disagree; give one of them")
         else:
             unhinted = "neighbour"
-    if classic and (gap is not None or unhinted is not None):
-        raise InkwashError("--gap and --unhinted apply to the region engine, not --solver classic")
+    if classic and (gap is not None or unhinted is not None or shading is not None or shade is not None):
+        raise InkwashError("--gap, --unhinted, --shading and --shade apply to the region engine, not --solver classic")
     if not learned and (resolution is not None or not lines_over or not lock):
         raise InkwashError("--resolution, --no-lines-over and --no-lock apply to learned models, not lazybrush")
-    settings = Settings(gap=gap, unhinted=unhinted, lock=lock).check(learned)
+    settings = Settings(gap=gap, unhinted=unhinted, lock=lock, shade=shade, shading=shading, light=light).check(learned)
     if resolution is not None:
         if resolution < 16:
             raise InkwashError(f"--resolution {resolution}: give a short side of at least 16 px (or leave it out "
