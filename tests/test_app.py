@@ -257,3 +257,98 @@ def test_a_request_whose_client_left_is_not_run():
         asyncio.run(worker.run(GoneRequest(), lambda: ran.append(1)))
     assert err.value.code == "superseded" and ran == []
     worker.close()
+
+
+# ------------------------------------------------------------------------------ the page's tool features
+def gapped_figure_png(size: int = 128) -> bytes:
+    """Two boxes side by side sharing a wall with a 4 px gap in it; a frame around all."""
+    img = np.full((size, size), 255, np.uint8)
+    cv2.rectangle(img, (8, 8), (size - 9, size - 9), 0, 2)
+    img[8:size - 8, size // 2 - 1:size // 2 + 1] = 0
+    img[size // 2 - 2:size // 2 + 2, size // 2 - 1:size // 2 + 1] = 255  # the gap
+    return png(img)
+
+
+def layer(body: dict, name: str) -> np.ndarray:
+    import base64
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(body[name].split(",", 1)[1]))))
+
+
+def test_regions_endpoint_gives_the_cached_regions_as_packed_labels(client):
+    from inkwash.app.regions import decode_labels
+    from inkwash.infer import Settings, prepare, regions_of
+
+    r = client.post("/api/regions", files=files(lineart=gapped_figure_png()))
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
+    nearest, ink = decode_labels(Image.open(io.BytesIO(r.content)))
+    want = regions_of(prepare(Image.open(io.BytesIO(gapped_figure_png()))), Settings())
+    assert int(r.headers["x-inkwash-regions"]) == want.n and float(r.headers["x-inkwash-gap"]) == want.gap
+    assert (nearest == want.nearest).all() and (ink == (want.labels == 0)).all()
+    assert nearest[64, 30] != nearest[64, 100]  # the gap is closed: two boxes
+    r0 = client.post("/api/regions", files=files(lineart=gapped_figure_png()), data={"gap": "0"})
+    nearest0, _ = decode_labels(Image.open(io.BytesIO(r0.content)))
+    assert nearest0[64, 30] == nearest0[64, 100]  # no gap closing: one region through the gap
+    assert_error(client.post("/api/regions", files=files(lineart=gapped_figure_png()), data={"gap": "-1"}),
+                 400, "bad_field", "gap")
+    assert_error(client.post("/api/regions", files=files(hints=red_stroke_png())), 400, "unknown_field", "hints")
+    assert_error(client.post("/api/regions", data={"gap": "4"}), 415, "unsupported_media_type")
+    assert_error(client.post("/api/regions", files=files(lineart=b"GIF89a")), 415, "unsupported_image")
+
+
+def test_pipeline_settings_reach_the_colorizer(client):
+    stroke = np.zeros((128, 128, 4), np.uint8)
+    stroke[60:68, 24:40] = RED + (255,)  # in the left box only
+    parts = files(lineart=gapped_figure_png(), hints=png(stroke, "RGBA"))
+
+    def flat(**data) -> np.ndarray:
+        r = client.post("/api/colorize", files=parts, data={"output": "layers", **data})
+        assert r.status_code == 200, r.text
+        return layer(r.json(), "flat")
+
+    # the right box, unhinted: its neighbour's colour by default, left white by the paper policy
+    assert tuple(flat()[64, 100]) == RED and tuple(flat(unhinted="paper")[64, 100]) == (255, 255, 255)
+    # no gap closing: the stroke's region runs through the gap into the right box
+    assert tuple(flat(unhinted="paper", gap="0")[64, 100]) == RED
+    shaded = client.post("/api/colorize", files=parts, data={"output": "layers", "shading": "0.8", "light": "90"})
+    body = shaded.json()
+    assert "shading" in body and layer(body, "shading").min() < 255  # a shading layer, and some shade in it
+    assert "shading" not in client.post("/api/colorize", files=parts, data={"output": "layers"}).json()
+    for data, words in [({"unhinted": "model"}, "learned"), ({"shade": "model"}, "learned"),
+                        ({"unhinted": "rainbow"}, "unhinted"), ({"shading": "2"}, "shading"),
+                        ({"lock": "maybe"}, "lock"), ({"preview": "10"}, "preview")]:
+        r = client.post("/api/colorize", files=parts, data=data)
+        assert r.status_code == 400 and words in r.json()["error"]["message"], (data, r.text)
+
+
+def test_preview_colours_a_smaller_copy_with_the_same_colours(client):
+    stroke = np.zeros((128, 128, 4), np.uint8)
+    stroke[60:68, 24:40] = RED + (255,)
+    parts = files(lineart=gapped_figure_png(), hints=png(stroke, "RGBA"))
+    r = client.post("/api/colorize", files=parts, data={"output": "layers", "preview": str(64 * 64)})
+    body = r.json()
+    assert (body["width"], body["height"]) == (64, 64) and r.headers["x-inkwash-size"] == "64x64"
+    assert tuple(layer(body, "flat")[32, 16]) == RED  # hint colours stay exact (nearest-neighbour)
+    full = client.post("/api/colorize", files=parts, data={"output": "layers", "preview": str(400 * 400)}).json()
+    assert (full["width"], full["height"]) == (128, 128)  # already within the preview size: untouched
+
+
+def test_ora_output_holds_the_layers(client):
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    r = client.post("/api/colorize", files=files(lineart=circle_png(), hints=red_stroke_png()),
+                    data={"output": "ora", "shading": "0.5"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/openraster", r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        assert z.namelist()[0] == "mimetype"
+        names = [e.get("name") for e in ET.fromstring(z.read("stack.xml")).iter("layer")]
+        assert names == ["lines", "shading", "flat", "composite"]
+        merged = np.asarray(Image.open(io.BytesIO(z.read("mergedimage.png"))))
+        assert merged.shape == (H, W, 3) and np.abs(merged[35, 45].astype(int) - RED).max() <= 60  # shaded red
+
+
+def test_info_describes_the_pipeline_and_which_models_learn(client):
+    info = client.get("/api/info").json()
+    assert info["pipeline"]["unhinted"] == ["paper", "neighbour", "model"] and "cel" in info["pipeline"]["shades"]
+    assert info["models"][0]["learned"] is False  # lazybrush: a fill

@@ -7,6 +7,7 @@ These run on the server's input threads, never on the event loop:
     doc = parse_json(text, "hints_json", max_depth=16)         # bounded; NaN/Infinity refused
     check_strokes(doc, size, config)                           # count, points, painted area: 413 before drawing
     inputs = prepare_request(uploads, text, config)            # all of the above + decode + inkwash.infer.prepare
+    inputs = prepare_request(uploads, text, config, preview=1_500_000)   # ... on a copy of at most 1.5 MP
 """
 
 from __future__ import annotations
@@ -187,9 +188,38 @@ def check_strokes(doc: Any, size: tuple[int, int], config: ServerConfig, what: s
                            f"before it), over the limit of {config.max_stroke_area:g}; use fewer or thinner strokes")
 
 
+def preview_size(size: tuple[int, int], max_pixels: int | None) -> tuple[int, int]:
+    """(W, H) scaled down, proportions kept, to at most `max_pixels` pixels; unchanged when already within."""
+    w, h = size
+    if not max_pixels or w * h <= max_pixels:
+        return size
+    s = math.sqrt(max_pixels / (w * h))
+    return max(1, int(w * s)), max(1, int(h * s))
+
+
+def _scaled(img: Image.Image, full: tuple[int, int], size: tuple[int, int], resample: int) -> Image.Image:
+    """An upload scaled as the lineart goes from `full` to `size` (one of another size keeps its own proportions,
+    for inkwash.infer.prepare to resize or refuse as it would at full size)."""
+    if img.mode in ("P", "1"):  # Pillow resizes these with nearest-neighbour whatever it is asked
+        img = img.convert("RGBA")
+    if img.size != full:
+        s = size[0] / full[0]
+        size = (max(1, round(img.width * s)), max(1, round(img.height * s)))
+    return img.resize(size, resample)
+
+
+# how each upload is scaled for a preview: hints keep their exact colours (they are labels), the rest is smooth
+PREVIEW_RESAMPLE = {"lineart": Image.Resampling.LANCZOS, "hints": Image.Resampling.NEAREST,
+                    "mask": Image.Resampling.BILINEAR, "base": Image.Resampling.LANCZOS}
+
+
 # ----------------------------------------------------------------------------------------------- inputs
-def prepare_request(uploads: dict[str, bytes | IO[bytes]], hints_json: str | None, config: ServerConfig):
+def prepare_request(uploads: dict[str, bytes | IO[bytes]], hints_json: str | None, config: ServerConfig,
+                    preview: int | None = None):
     """Decode the uploads, parse and draw the stroke document, check everything (inkwash.infer.prepare) -> Inputs.
+
+    preview: colour a copy of at most this many pixels (every image scaled alike; strokes drawn at that size), for
+    live updates of a big drawing; the layers then come back at the copy's size.
 
     Any failure here is the input's: InkwashError and ApiError pass through; anything else a lower layer raises
     on hostile input (overflow, recursion, a library's own error) becomes a 400 rather than a 500.
@@ -199,10 +229,13 @@ def prepare_request(uploads: dict[str, bytes | IO[bytes]], hints_json: str | Non
 
     try:
         images = {name: decode_image(data, name, config.max_pixels) for name, data in uploads.items()}
+        full = images["lineart"].size
+        size = preview_size(full, preview)
+        if size != full:
+            images = {name: _scaled(img, full, size, PREVIEW_RESAMPLE[name]) for name, img in images.items()}
         hints = images.get("hints")
         if hints_json is not None:
             doc = parse_json(hints_json, "hints_json", config.max_json_bytes, config.max_json_depth)
-            size = images["lineart"].size
             check_strokes(doc, size, config)
             hints = hints_from_json(doc, size, where="hints_json")
         return prepare(images["lineart"], hints, images.get("mask"), images.get("base"))
@@ -219,4 +252,4 @@ def prepare_request(uploads: dict[str, bytes | IO[bytes]], hints_json: str | Non
 
 
 __all__ = ["IMAGE_TYPES", "sniff_image", "decode_image", "json_depth", "parse_json", "check_strokes",
-           "prepare_request"]
+           "preview_size", "prepare_request"]

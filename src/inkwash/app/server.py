@@ -4,13 +4,20 @@
 
 Routes
     GET  /                 the page (static/index.html); /static/* its scripts, styles and onnxruntime-web
-    GET  /api/info         version, upload limits and the models that loaded (others listed with their error)
-    POST /api/colorize     multipart form -> image/png (output=composite|flat) or JSON (output=layers)
+    GET  /api/info         version, upload limits, the pipeline's options and the models that loaded (others
+                           listed with their error)
+    POST /api/colorize     multipart form -> image/png (output=composite|flat), JSON (output=layers) or an
+                           OpenRaster file (output=ora: lines, shading, flat, composite as layers)
+    POST /api/regions      multipart lineart (+ gap) -> the drawing's regions as a PNG (app/regions.py), for the
+                           page's fill bucket and its instant flats
 
 /api/colorize fields: lineart (file, required); hints (RGBA PNG, alpha = strokes) or hints_json (the JSON
 stroke document of `inkwash.hints`); mask (white = colour here); base (kept outside the mask); model (a key
 from /api/info, never a path); seed, steps, strength (sampling options, accepted by models that declare them
-in their spec, `ModelSpec.sampling`); output. Every error is {"error": {"code": ..., "message": ...}}.
+in their spec, `ModelSpec.sampling`); the pipeline's settings (`inkwash.infer.Settings`): gap (px, absent =
+automatic), unhinted (paper|neighbour|model), lock (true|false), shade (soft|cel|model), shading (strength in
+[0,1]), light (degrees); preview (colour a copy of at most this many pixels: live updates of a big drawing);
+output. Every error is {"error": {"code": ..., "message": ...}}.
 
 A request's way through: body read (size and time bounded) -> form checked on the event loop -> image headers
 sniffed and the request's memory estimated -> admitted within the memory budget or 503 busy with Retry-After ->
@@ -35,7 +42,7 @@ import logging
 import math
 import mimetypes
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -50,6 +57,7 @@ from inkwash import __version__
 from inkwash.app.config import LOOPBACK_HOSTS, ServerConfig, cpu_cores
 from inkwash.app.errors import ApiError, error_response
 from inkwash.app.inputs import IMAGE_TYPES, decode_image, prepare_request, sniff_image
+from inkwash.app.regions import find_regions, labels_png, read_lines, region_headers
 from inkwash.app.workers import MODEL_ORDER, ModelSlot, ModelWorker
 from inkwash.errors import InkwashError
 from inkwash.webguard import SecurityMiddleware
@@ -57,9 +65,12 @@ from inkwash.webguard import SecurityMiddleware
 log = logging.getLogger("inkwash.app")
 
 STATIC_DIR = Path(__file__).parent / "static"
-OUTPUTS = ("composite", "flat", "layers")
+OUTPUTS = ("composite", "flat", "layers", "ora")
 IMAGE_FIELDS = ("lineart", "hints", "mask", "base")
-FIELDS = {"lineart", "hints", "hints_json", "mask", "base", "model", "seed", "steps", "strength", "output"}
+SETTINGS_FIELDS = ("gap", "unhinted", "lock", "shade", "shading", "light")  # inkwash.infer.Settings
+FIELDS = {"lineart", "hints", "hints_json", "mask", "base", "model", "seed", "steps", "strength", "output",
+          "preview", *SETTINGS_FIELDS}
+MIN_PREVIEW = 64 * 64  # px: a smaller preview shows nothing of a drawing
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self' blob: data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'none'")
@@ -175,6 +186,8 @@ class ColorizeForm:
     seed: int | None
     sampling: dict[str, Any]  # steps, strength: for models that sample
     output: str
+    settings: dict[str, Any] = field(default_factory=dict)  # the Settings fields the client gave
+    preview: int | None = None  # colour a copy of at most this many pixels
 
 
 def _text(form: Any, name: str) -> str | None:
@@ -197,6 +210,33 @@ def _number(form: Any, name: str, cast: type, lo: float, hi: float) -> Any:
     if not (math.isfinite(value) and lo <= value <= hi):
         raise ApiError(400, "bad_field", f"{name}: {value} is outside [{lo}, {hi}]")
     return value
+
+
+def _choice(form: Any, name: str, options: tuple[str, ...]) -> str | None:
+    value = _text(form, name)
+    if value is not None and value not in options:
+        raise ApiError(400, "bad_field", f"{name}: {value[:40]!r} is not one of {', '.join(options)}")
+    return value
+
+
+def _flag(form: Any, name: str) -> bool | None:
+    value = _text(form, name)
+    if value is None:
+        return None
+    if value.lower() not in ("true", "false", "1", "0", "on", "off"):
+        raise ApiError(400, "bad_field", f"{name}: {value[:40]!r} is not true or false")
+    return value.lower() in ("true", "1", "on")
+
+
+def pipeline_settings(form: Any) -> dict[str, Any]:
+    """The inkwash.infer.Settings fields a form gives (checked for range here, against the model later)."""
+    from inkwash.infer import SHADES, UNHINTED
+
+    light = _number(form, "light", float, -360.0, 720.0)
+    given = {"gap": _number(form, "gap", float, 0.0, 1000.0), "unhinted": _choice(form, "unhinted", UNHINTED),
+             "lock": _flag(form, "lock"), "shade": _choice(form, "shade", SHADES),
+             "shading": _number(form, "shading", float, 0.0, 1.0), "light": None if light is None else light % 360.0}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _upload(value: Any, what: str) -> IO[bytes]:
@@ -248,7 +288,19 @@ def check_form(form: Any, config: ServerConfig) -> ColorizeForm:
         raise ApiError(400, "bad_field", f"output: {output[:40]!r} is not one of {', '.join(OUTPUTS)}")
     return ColorizeForm(uploads, hints_json, _text(form, "model") or config.default_model,
                         _number(form, "seed", int, 0, 2**32 - 1),
-                        {k: v for k, v in sampling.items() if v is not None}, output)
+                        {k: v for k, v in sampling.items() if v is not None}, output, pipeline_settings(form),
+                        _number(form, "preview", int, MIN_PREVIEW, config.max_pixels))
+
+
+def check_regions_form(form: Any) -> tuple[IO[bytes], float | None]:
+    """/api/regions: (the lineart upload, gap in px or None = automatic)."""
+    unknown = sorted(set(form.keys()) - {"lineart", "gap"})
+    if unknown:
+        raise ApiError(400, "unknown_field", f"unknown field(s) {', '.join(k[:40] for k in unknown[:8])}; known: "
+                                             "gap, lineart")
+    if form.get("lineart") is None:
+        raise ApiError(400, "missing_lineart", "a 'lineart' image file is required")
+    return _upload(form["lineart"], "lineart"), _number(form, "gap", float, 0.0, 1000.0)
 
 
 # ------------------------------------------------------------------------------------------- the answer
@@ -264,7 +316,12 @@ def sniff_uploads(uploads: dict[str, IO[bytes]], max_pixels: int) -> dict[str, t
 
 
 def encode_answer(layers: dict[str, Image.Image], output: str, key: str, seconds: float) -> tuple[bytes, str]:
-    """The layers as the client asked -> (body, media type): one PNG, or JSON with both as base64 PNGs."""
+    """The layers as the client asked -> (body, media type): one PNG, an OpenRaster file, or JSON with the
+    composite, flat and (when there is one) shading layers as base64 PNGs."""
+    if output == "ora":
+        from inkwash.ora import MIMETYPE, ora_bytes
+
+        return ora_bytes(layers), MIMETYPE
     if output != "layers":
         return png_bytes(layers[output]), "image/png"
 
@@ -273,7 +330,7 @@ def encode_answer(layers: dict[str, Image.Image], output: str, key: str, seconds
 
     w, h = layers["composite"].size
     body = {"model": key, "width": w, "height": h, "seconds": round(seconds, 3),
-            "composite": data_url(layers["composite"]), "flat": data_url(layers["flat"])}
+            **{k: data_url(layers[k]) for k in ("composite", "flat", "shading") if k in layers}}
     return json.dumps(body).encode(), "application/json"
 
 
@@ -318,8 +375,12 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     @app.get("/api/info")
     async def info() -> dict:
+        from inkwash.infer import DEFAULT_UNHINTED, SHADES, UNHINTED, Settings
+
         await worker.load_all()
         return {"version": __version__, **worker.info(),
+                "pipeline": {"unhinted": list(UNHINTED), "shades": list(SHADES), "light": Settings().light,
+                             "default_unhinted": DEFAULT_UNHINTED},
                 "limits": {"max_upload_bytes": config.max_upload_bytes, "max_pixels": config.max_pixels,
                            "max_strokes": config.max_strokes, "max_points": config.max_points,
                            "workers": worker.workers}}
@@ -333,22 +394,39 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
             unsupported = set(req.sampling) - set(slot.colorizer.spec.sampling)
             if unsupported:  # sampling options plug in for models that declare them (StablePaint)
                 raise InkwashError(f"model {slot.key!r} takes no {', '.join(sorted(unsupported))}; leave it out")
+            settings = replace(slot.colorizer.settings, **req.settings).check(slot.colorizer.learned)
             sizes = await worker.in_thread(sniff_uploads, req.uploads, config.max_pixels)
             w, h = sizes["lineart"]
             others = sum(a * b for name, (a, b) in sizes.items() if name != "lineart")
             need = worker.estimate(w * h, others, 16 * len(req.hints_json or ""))  # parsed JSON: ~16x its text
             async with worker.admit(need):
-                inputs = await worker.in_thread(prepare_request, req.uploads, req.hints_json, config)
+                inputs = await worker.in_thread(prepare_request, req.uploads, req.hints_json, config, req.preview)
                 t0 = time.perf_counter()
                 layers, waited = await worker.run(request, lambda: slot.call(
-                    lambda col: col.colorize_inputs(inputs, req.seed, **req.sampling)))
+                    lambda col: col.colorize_inputs(inputs, req.seed, settings, **req.sampling)))
                 seconds = time.perf_counter() - t0 - waited
                 body, media = await worker.in_thread(encode_answer, layers, req.output, slot.key, seconds)
         finally:
             await form.close()
         headers = {"X-Inkwash-Model": slot.key, "X-Inkwash-Seconds": f"{seconds:.3f}",
-                   "X-Inkwash-Queue-Seconds": f"{waited:.3f}"}
+                   "X-Inkwash-Queue-Seconds": f"{waited:.3f}", "X-Inkwash-Size": "%dx%d" % inputs.size}
+        if req.output == "ora":
+            headers["Content-Disposition"] = 'attachment; filename="coloured.ora"'
         return Response(body, media_type=media, headers=headers)
+
+    @app.post("/api/regions")
+    async def regions(request: Request) -> Response:
+        form = await read_form(request, config)
+        try:
+            upload, gap = check_regions_form(form)
+            w, h = await worker.in_thread(sniff_image, upload, "lineart", config.max_pixels)
+            async with worker.admit(worker.estimate(w * h)):
+                lines = await worker.in_thread(read_lines, upload, config)
+                found, _ = await worker.run(request, lambda: find_regions(lines, gap))
+                body = await worker.in_thread(labels_png, found)
+        finally:
+            await form.close()
+        return Response(body, media_type="image/png", headers=region_headers(found))
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # added last = outermost: host and origin checks (and headers on every answer), then the size and time limits

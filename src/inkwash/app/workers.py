@@ -99,7 +99,7 @@ class ModelSlot:
         options = list(spec.sampling) + (["seed"] if spec.capabilities.samples else [])
         label = self.key if self.key == self.colorizer.name else f"{Path(self.key).name} ({self.colorizer.name})"
         return {"key": self.key, "label": label, "model": self.colorizer.name, "options": options,
-                "uses_mask": spec.capabilities.inpaints}
+                "uses_mask": spec.capabilities.inpaints, "learned": self.colorizer.learned}
 
     def call(self, fn: Callable[[Any], Any]) -> Any:
         """fn(colorizer) on the calling worker thread, alone if the model is not thread-safe."""
