@@ -39,7 +39,8 @@ from inkwash.models.onnx import HINT_SCALE, MULTIPLE, OnnxModel, ort, sidecar_pa
 
 OPSET = 18  # the torch.export-based exporter's native opset; onnxruntime(-web) 1.18+ run it
 DEFAULT_CHECKS = ((256, 256), (320, 192))  # (H, W): square and portrait, both multiples of 16
-PAGE_FILES = ("app.js", "onnx-engine.js", "style.css")
+PAGE_FILES = ("app.js", "onnx-engine.js", "style.css", "paint.js", "view.js", "regions.js", "palette.js", "store.js",
+              "engine-server.js")
 VENDOR_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm", "LICENSE")
 
 
@@ -236,7 +237,11 @@ def write_page(folder: str | Path, onnx_path: str | Path, overwrite: bool = Fals
             shutil.copyfile(static / "vendor" / name, folder / "vendor" / name)
         for name in PAGE_FILES:
             shutil.copyfile(static / name, folder / name)
-        shutil.copyfile(static / "onnx.html", index)
+        # the page loads model.onnx (+ model.json) beside it only where it is told to: the copy the server offers
+        # has no model beside it
+        page = (static / "onnx.html").read_text(encoding="utf-8")
+        index.write_text(page.replace('<body data-engine="onnx">', '<body data-engine="onnx" data-model="model.onnx">', 1),
+                         encoding="utf-8")
     if onnx_path.resolve() != (folder / "model.onnx").resolve():
         shutil.copyfile(onnx_path, folder / "model.onnx")
     if sidecar_path(onnx_path).resolve() != (folder / "model.json").resolve():

@@ -1,159 +1,24 @@
-// inkwash colouring page: paint colour hints (and a selection mask) over a lineart; the result follows each
-// stroke. Two engines share this UI: the inkwash server (index.html, POST api/colorize) and an exported
-// ONNX model run in the browser (onnx.html, onnx-engine.js). Plain ES module, no build step.
+// inkwash colouring page: paint colour hints (and a selection mask) over a lineart, or fill its regions with a
+// click; the result follows each change. Two engines share this UI: the inkwash server (index.html,
+// engine-server.js) and an exported ONNX model run in the browser (onnx.html, onnx-engine.js). Plain ES modules,
+// no build step. Work is kept in the browser (store.js) and comes back after a reload.
+
+import { Layer, canvasBlob, canvasOf, download, hexToRgb, normHex, rgbToHex, stampSegment, unionRect } from "./paint.js";
+import { View, attachGestures } from "./view.js";
+import { RegionMap } from "./regions.js";
+import { Palettes, extractPalette, flatColours } from "./palette.js";
+import { dropSession, loadSession, saveSession } from "./store.js";
 
 const DEBOUNCE_MS = 300; // a pause this long after a stroke asks for a new result
+const FILL_DELAY_MS = 30; // a fill is one click: ask at once (the page already shows its flats)
+const AUTOSAVE_MS = 400;
 const MAX_UNDO = 100;
+const PREVIEW_PIXELS = 1_500_000; // live updates of a bigger drawing colour a copy this size; "Colour now": full
 const MASK_RGBA = [64, 140, 255, 255]; // how the selection is shown; it is sent as white on black
-const PALETTE = ["#e0463c", "#f29e38", "#f5d547", "#7cc46b", "#3f9e8f", "#4f86d9",
-                 "#8b6bd6", "#e38cc0", "#f3d2b3", "#8a5a3c", "#5a5f6a", "#1b1b1f"];
+const PREFS_KEY = "inkwash.prefs";
 
 const $ = (sel) => document.querySelector(sel);
 const $$ = (sel) => Array.from(document.querySelectorAll(sel));
-
-// ------------------------------------------------------------------------------------------- layers
-/** A canvas whose pixels live in JS: strokes are written exactly (no anti-aliasing), so a hint's colour
- *  reaches the model unchanged and LazyBrush sees one label per colour. */
-class Layer {
-  constructor(canvas) {
-    this.canvas = canvas;
-    this.ctx = canvas.getContext("2d", { willReadFrequently: true });
-    this.image = new ImageData(1, 1);
-  }
-  reset(w, h) {
-    this.canvas.width = w;
-    this.canvas.height = h;
-    this.image = new ImageData(w, h);
-    this.flush();
-  }
-  get width() { return this.image.width; }
-  get height() { return this.image.height; }
-  flush(r) {
-    if (r) this.ctx.putImageData(this.image, 0, 0, r.x, r.y, r.w, r.h);
-    else this.ctx.putImageData(this.image, 0, 0);
-  }
-  isEmpty() {
-    const d = this.image.data;
-    for (let i = 3; i < d.length; i += 4) if (d[i]) return false;
-    return true;
-  }
-  /** Pixels of rectangle r from `source` (this layer's data by default). */
-  copyRect(r, source = this.image.data) {
-    const out = new Uint8ClampedArray(r.w * r.h * 4);
-    for (let y = 0; y < r.h; y++) {
-      const from = ((r.y + y) * this.width + r.x) * 4;
-      out.set(source.subarray(from, from + r.w * 4), y * r.w * 4);
-    }
-    return out;
-  }
-  pasteRect(r, pixels) {
-    for (let y = 0; y < r.h; y++) {
-      this.image.data.set(pixels.subarray(y * r.w * 4, (y + 1) * r.w * 4), ((r.y + y) * this.width + r.x) * 4);
-    }
-    this.flush(r);
-  }
-}
-
-/** Write a round-capped segment (a capsule of radius r) into the layer: pixels whose centre lies within r. */
-function stampSegment(layer, x0, y0, x1, y1, radius, rgba) {
-  const w = layer.width, h = layer.height, d = layer.image.data;
-  const r = Math.max(radius, 0.71); // at least the pixel under the pointer
-  const minX = Math.max(0, Math.floor(Math.min(x0, x1) - r)), maxX = Math.min(w - 1, Math.ceil(Math.max(x0, x1) + r));
-  const minY = Math.max(0, Math.floor(Math.min(y0, y1) - r)), maxY = Math.min(h - 1, Math.ceil(Math.max(y0, y1) + r));
-  if (minX > maxX || minY > maxY) return null;
-  const dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy, r2 = r * r;
-  for (let y = minY; y <= maxY; y++) {
-    const py = y + 0.5;
-    for (let x = minX; x <= maxX; x++) {
-      const px = x + 0.5;
-      let t = len2 > 0 ? ((px - x0) * dx + (py - y0) * dy) / len2 : 0;
-      t = t < 0 ? 0 : t > 1 ? 1 : t;
-      const ex = px - (x0 + t * dx), ey = py - (y0 + t * dy);
-      if (ex * ex + ey * ey <= r2) {
-        const i = (y * w + x) * 4;
-        d[i] = rgba[0]; d[i + 1] = rgba[1]; d[i + 2] = rgba[2]; d[i + 3] = rgba[3];
-      }
-    }
-  }
-  return { x: minX, y: minY, w: maxX - minX + 1, h: maxY - minY + 1 };
-}
-
-function unionRect(a, b) {
-  if (!a) return b;
-  if (!b) return a;
-  const x = Math.min(a.x, b.x), y = Math.min(a.y, b.y);
-  return { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };
-}
-
-const hexToRgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-const rgbToHex = (r, g, b) => "#" + [r, g, b].map((v) => v.toString(16).padStart(2, "0")).join("");
-
-function canvasBlob(canvas) {
-  return new Promise((resolve, reject) =>
-    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error("could not encode the canvas"))), "image/png"));
-}
-
-function download(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-
-// ------------------------------------------------------------------------------------- server engine
-function b64ToBlob(dataUrl) {
-  const [head, body] = dataUrl.split(",", 2);
-  const bytes = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
-  return new Blob([bytes], { type: head.slice(5).split(";")[0] });
-}
-
-/** Resolves after `ms`, or rejects with an AbortError as soon as `signal` aborts. */
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(new DOMException("superseded", "AbortError"));
-    }, { once: true });
-  });
-}
-
-/** The inkwash server: GET api/info, POST api/colorize (multipart) -> two PNG layers; a busy server (503 with
- *  Retry-After) is asked again when it says, up to 3 times. */
-const serverEngine = {
-  async info() {
-    const r = await fetch("api/info");
-    const body = await r.json();
-    if (!r.ok) throw new Error(body.error ? body.error.message : `server answered ${r.status}`);
-    return body;
-  },
-  async colorize(inputs, params, signal) {
-    const form = new FormData();
-    form.append("lineart", inputs.lineartBlob, "lineart.png");
-    form.append("hints", await canvasBlob(inputs.hints), "hints.png");
-    if (inputs.mask) form.append("mask", await canvasBlob(inputs.mask), "mask.png");
-    if (inputs.mask && inputs.baseBlob) form.append("base", inputs.baseBlob, "base.png");
-    form.append("model", params.model);
-    for (const k of ["seed", "steps", "strength"]) if (params[k] !== undefined) form.append(k, String(params[k]));
-    form.append("output", "layers");
-    let r, body;
-    for (let attempt = 0; ; attempt++) {
-      r = await fetch("api/colorize", { method: "POST", body: form, signal });
-      body = await r.json();
-      const wait = Number(r.headers.get("Retry-After"));
-      if (r.status !== 503 || !body.error || body.error.code !== "busy" || !(wait > 0) || attempt >= 3) break;
-      setStatus(`server busy; trying again in ${wait} s`, "busy"); // a newer stroke still cancels the wait
-      await sleep(wait * 1000, signal);
-    }
-    if (!r.ok) throw new Error(body.error ? body.error.message : `server answered ${r.status}`);
-    const [composite, flat] = await Promise.all([body.composite, body.flat].map((u) => createImageBitmap(b64ToBlob(u))));
-    return { composite, flat, seconds: body.seconds, model: body.model };
-  },
-};
 
 // ---------------------------------------------------------------------------------------------- state
 const ui = {
@@ -164,20 +29,31 @@ const ui = {
   height: 0,
   lineart: document.createElement("canvas"), // the lineart as loaded (alpha kept): what the model gets
   lineartBlob: null,
+  grey: null, // Uint8Array: the lineart's grey on white, for the page's own flats preview
   base: null, // {canvas, blob}: a kept result (outside the mask)
-  result: null, // {composite, flat} as ImageBitmap or canvas
+  result: null, // {composite, flat, shading?} ImageBitmaps, width, height, full, gen
+  previewShown: false, // the result canvas shows flats the page drew itself, ahead of the answer
+  regions: null, // RegionMap of the drawing (server engine)
+  regionsJob: null,
   view: "composite",
   layer: "hints",
   tool: "brush",
-  strokes: [], // vector log of hint strokes in image pixels, for the JSON export; {erase: true} marks erasing
+  strokes: [], // vector log of hint strokes in image pixels, for the JSON export; {erase}/{fill} entries too
   undo: [],
   redo: [],
   stroke: null,
   timer: 0,
-  controller: null,
+  job: null, // {controller, t0, label, ticker}: the request the status line is about
   seq: 0,
+  gen: 0, // edits so far: a result remembers the edit it shows
+  dirty: false, // edits not saved to a file since
+  saveTimer: 0,
+  panKey: false,
+  prefModel: "", // the model chosen last time, until the server lists its models
 };
 let layers = {};
+let view = null;
+const palettes = new Palettes();
 
 function setStatus(text, state = "idle") {
   const s = $("#status");
@@ -186,8 +62,53 @@ function setStatus(text, state = "idle") {
   s.dataset.state = state;
 }
 
-function fail(message) {
-  setStatus(message, "error");
+const fail = (message) => setStatus(message, "error");
+const currentModel = () => ui.info && ui.info.models.find((m) => m.key === $("#model").value);
+
+// ------------------------------------------------------------------------------------------ long work
+/** Start the job the status line follows (a colouring, an .ora): it supersedes the previous one, shows its
+ *  elapsed time and can be cancelled. -> its AbortSignal. */
+function startJob(label) {
+  abortJob();
+  const job = { controller: new AbortController(), t0: performance.now(), label };
+  job.ticker = setInterval(() => tick(job), 100);
+  ui.job = job;
+  tick(job);
+  $("#cancel").hidden = false;
+  return job;
+}
+
+function tick(job) {
+  if (ui.job !== job) return;
+  setStatus(`${job.label} ${((performance.now() - job.t0) / 1000).toFixed(1)} s`, "busy");
+}
+
+function endJob(job) {
+  clearInterval(job.ticker);
+  if (ui.job !== job) return;
+  ui.job = null;
+  $("#cancel").hidden = true;
+}
+
+function abortJob() {
+  const job = ui.job;
+  if (!job) return;
+  job.controller.abort();
+  endJob(job);
+}
+
+/** Abort the request in flight and any scheduled one: a newer edit makes their result stale. */
+function cancelPending() {
+  clearTimeout(ui.timer);
+  ui.timer = 0;
+  abortJob();
+}
+
+function cancelByUser() {
+  if (!ui.job && !ui.timer) return;
+  const label = ui.job ? ui.job.label.replace(/…$/, "") : "colouring";
+  cancelPending();
+  setStatus(`Cancelled ${label}. Colour now (Enter) to try again.`, "cancelled");
 }
 
 // ------------------------------------------------------------------------------------------- loading
@@ -197,45 +118,64 @@ async function loadLineart(file) {
     fail(`${file.name}: not a PNG, JPEG or WebP image`);
     return;
   }
+  await openDrawing(file, file.name.replace(/\.[^.]+$/, "") || "lineart");
+}
+
+/** Show a lineart (a file, or a kept session's blob) with empty layers, or the kept session's layers. */
+async function openDrawing(blob, name, saved = null) {
   let bitmap;
   try {
-    bitmap = await createImageBitmap(file);
+    bitmap = await createImageBitmap(blob);
   } catch {
-    fail(`${file.name}: cannot be decoded as an image`);
-    return;
+    fail(`${name}: cannot be decoded as an image`);
+    return false;
   }
   const limit = ui.info && ui.info.limits ? ui.info.limits.max_pixels : Infinity;
   if (bitmap.width * bitmap.height > limit) {
-    fail(`${file.name}: ${bitmap.width}x${bitmap.height} is over the limit of ${(limit / 1e6).toFixed(1)} megapixels`);
-    return;
+    fail(`${name}: ${bitmap.width}x${bitmap.height} is over the limit of ${(limit / 1e6).toFixed(1)} megapixels`);
+    return false;
   }
+  cancelPending();
   const w = bitmap.width, h = bitmap.height;
-  ui.name = file.name.replace(/\.[^.]+$/, "") || "lineart";
+  ui.name = name;
   ui.width = w;
   ui.height = h;
   ui.lineart.width = w;
   ui.lineart.height = h;
   ui.lineart.getContext("2d", { willReadFrequently: true }).drawImage(bitmap, 0, 0);
-  ui.lineartBlob = await canvasBlob(ui.lineart);
+  ui.lineartBlob = saved ? blob : await canvasBlob(ui.lineart);
+  ui.grey = greyOf(ui.lineart);
   for (const layer of Object.values(layers)) layer.reset(w, h);
-  ui.strokes = [];
-  ui.undo = [];
-  ui.redo = [];
-  ui.base = null;
-  ui.result = null;
+  Object.assign(ui, { strokes: [], undo: [], redo: [], base: null, result: null, previewShown: false, regions: null });
   const result = $("#result-canvas");
   result.width = w;
   result.height = h;
-  result.getContext("2d").clearRect(0, 0, w, h);
   result.hidden = false;
   $("#stack").hidden = false;
   $("#drop-text").hidden = true;
   $("#size-label").textContent = `${ui.name} · ${w}×${h}`;
+  if (saved) await restoreLayers(saved);
   drawBackground();
+  showResult();
+  view.setImage(w, h);
   updateButtons();
-  fitView();
-  setStatus("Paint colour strokes; the result follows.", "idle");
+  ui.dirty = Boolean(saved && saved.dirty);
+  if (!saved) {
+    document.body.dataset.gen = String(++ui.gen);
+    autosaveSoon();
+  }
+  setStatus(saved ? `Your last session (${ui.name}) is back.` : "Paint colour strokes or fill regions; the result follows.");
+  loadRegions();
   request(0);
+  return true;
+}
+
+function greyOf(canvas) {
+  const d = canvasOf(canvas, canvas.width, canvas.height, true).getContext("2d", { willReadFrequently: true })
+    .getImageData(0, 0, canvas.width, canvas.height).data;
+  const g = new Uint8Array(canvas.width * canvas.height);
+  for (let i = 0; i < g.length; i++) g[i] = (d[i * 4] * 77 + d[i * 4 + 1] * 150 + d[i * 4 + 2] * 29) >> 8;
+  return g;
 }
 
 function drawBackground() {
@@ -246,45 +186,133 @@ function drawBackground() {
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, ui.width, ui.height);
   ctx.drawImage(ui.base ? ui.base.canvas : ui.lineart, 0, 0);
+  // the lines again over the hints, multiplied: a filled region keeps its outline, paper changes nothing
+  const lines = $("#lines-canvas");
+  lines.width = ui.width;
+  lines.height = ui.height;
+  lines.getContext("2d").drawImage(canvasOf(ui.lineart, ui.width, ui.height, true), 0, 0);
 }
 
-/** Scale the drawing stack and the result to fit their panels, keeping the image's proportions. */
-function fitView() {
+function closeDrawing() {
   if (!ui.width) return;
-  for (const [el, box] of [[$("#stack"), $("#stack").parentElement], [$("#result-canvas"), $("#result-canvas").parentElement]]) {
-    const s = Math.min((box.clientWidth - 8) / ui.width, (box.clientHeight - 8) / ui.height);
-    el.style.width = `${Math.max(1, Math.floor(ui.width * s))}px`;
-    el.style.height = `${Math.max(1, Math.floor(ui.height * s))}px`;
+  if (ui.dirty && !window.confirm("Close this drawing? Work not saved to a file is lost.")) return;
+  cancelPending();
+  if (ui.regionsJob) ui.regionsJob.abort();
+  dropSession(ui.engine.name).catch(() => {});
+  Object.assign(ui, { width: 0, height: 0, strokes: [], undo: [], redo: [], base: null, result: null,
+                      previewShown: false, regions: null, dirty: false });
+  $("#stack").hidden = true;
+  $("#result-canvas").hidden = true;
+  $("#drop-text").hidden = false;
+  $("#size-label").textContent = "";
+  setRegionsState("none", "");
+  updateButtons();
+  setStatus("Open a lineart to start.");
+}
+
+// ------------------------------------------------------------------------------------------- regions
+function setRegionsState(state, text) {
+  const p = $("#regions-status");
+  p.dataset.state = state;
+  p.textContent = text;
+  document.body.dataset.regions = state;
+}
+
+/** Ask the server for the drawing's regions (once per lineart and gap): the fill tool and its instant flats. */
+async function loadRegions() {
+  if (ui.regionsJob) ui.regionsJob.abort();
+  ui.regions = null;
+  if (!ui.width || !ui.engine.features.regions) {
+    setRegionsState("none", "");
+    return;
   }
-  $("#background-canvas").style.width = "100%";
-  $("#background-canvas").style.height = "100%";
+  const job = new AbortController();
+  ui.regionsJob = job;
+  setRegionsState("loading", "Finding the drawing's regions…");
+  try {
+    const { blob, n, gap } = await ui.engine.regions(ui.lineartBlob, settingsParams().gap, job.signal);
+    const map = await RegionMap.fromBlob(blob, n, gap);
+    if (ui.regionsJob !== job) return;
+    ui.regions = map;
+    setRegionsState("ready", `${n} regions (gaps up to ${gap} px closed): Fill (F) colours one with a click.`);
+  } catch (err) {
+    if (err.name === "AbortError" || ui.regionsJob !== job) return;
+    setRegionsState("error", `Regions: ${err.message || err}`);
+  }
+}
+
+/** The result canvas' context (read back often: the fill's preview, the colour picker). */
+const resultCtx = () => $("#result-canvas").getContext("2d", { willReadFrequently: true });
+
+/** Show region r as `rgb` in the result at once, from the regions the page holds (the answer follows). */
+function previewRegion(r, rgb) {
+  const t0 = performance.now();
+  const rect = ui.regions.rect(r);
+  const c = $("#result-canvas");
+  if (rect && (ui.view === "flat" || ui.view === "composite")) {
+    const ctx = resultCtx(), img = ctx.getImageData(rect.x, rect.y, rect.w, rect.h);
+    const mask = layers.mask.isEmpty() ? null : layers.mask.image.data;
+    ui.regions.recolour(img, rect, r, rgb, ui.grey, ui.view === "composite", mask);
+    ctx.putImageData(img, rect.x, rect.y);
+    ui.previewShown = true;
+  }
+  c.dataset.previews = String(Number(c.dataset.previews) + 1);
+  c.dataset.previewAt = String(performance.now()); // the flats are on the canvas from here (tests measure it)
+  c.dataset.previewMs = (performance.now() - t0).toFixed(1);
+}
+
+function fillRegion(x, y) {
+  if (!ui.regions) {
+    setStatus(document.body.dataset.regions === "loading" ? "Still finding the drawing's regions…"
+      : "Fill needs the drawing's regions (the inkwash server).", "idle");
+    return;
+  }
+  const r = ui.regions.regionAt(x, y);
+  const rect = r && ui.regions.rect(r);
+  if (!rect) return;
+  cancelPending();
+  const layer = layers[ui.layer], hex = $("#color").value;
+  const before = layer.copyRect(rect);
+  ui.regions.fill(layer, r, brushRGBA());
+  layer.flush(rect);
+  const strokesBefore = ui.strokes;
+  if (ui.layer === "hints") {
+    ui.strokes = ui.strokes.concat([ui.tool === "eraser" ? { erase: true } : { fill: true, color: hex, region: r }]);
+    previewRegion(r, hexToRgb(hex));
+    usedColour(hex);
+  }
+  pushUndo({ layer: ui.layer, rect, before, after: layer.copyRect(rect), strokesBefore, strokesAfter: ui.strokes });
+  edited(FILL_DELAY_MS);
 }
 
 // ------------------------------------------------------------------------------------------- drawing
-function imagePoint(e) {
-  const r = $("#stack").getBoundingClientRect();
-  return [(e.clientX - r.left) * (ui.width / r.width), (e.clientY - r.top) * (ui.height / r.height)];
-}
-
 function brushRGBA() {
   if (ui.tool === "eraser") return [0, 0, 0, 0];
   if (ui.layer === "mask") return MASK_RGBA;
   return [...hexToRgb($("#color").value), 255];
 }
 
-function beginStroke(e) {
+/** The brush's width in image px: its size is in screen px, whatever the zoom. */
+const brushWidth = () => Number($("#size").value) / view.zoom;
+
+function pointerDown(e) {
   if (!ui.width || e.button !== 0) return;
-  const [x, y] = imagePoint(e);
-  if (e.altKey) {
+  const [x, y] = view.toImage(e.clientX, e.clientY, e.currentTarget);
+  if (e.altKey || ui.tool === "picker") {
     pickColour(x, y);
+    return;
+  }
+  if (e.currentTarget !== $("#drop")) return; // the result panel: view and pick only
+  if (ui.tool === "fill") {
+    fillRegion(x, y);
     return;
   }
   cancelPending();
   const layer = layers[ui.layer];
-  const width = Number($("#size").value);
+  const width = brushWidth();
   ui.stroke = {
-    layer: ui.layer, before: layer.image.data.slice(), rect: null, last: [x, y], width,
-    rgba: brushRGBA(), record: { color: $("#color").value, width, points: [[+x.toFixed(1), +y.toFixed(1)]] },
+    layer: ui.layer, before: layer.image.data.slice(), rect: null, last: [x, y], width, rgba: brushRGBA(),
+    record: { color: $("#color").value, width: +width.toFixed(2), points: [[+x.toFixed(1), +y.toFixed(1)]] },
   };
   e.currentTarget.setPointerCapture(e.pointerId);
   extendStroke(x, y);
@@ -308,10 +336,20 @@ function endStroke() {
   if (!s || !s.rect) return;
   const layer = layers[s.layer];
   const strokesBefore = ui.strokes;
-  if (s.layer === "hints") ui.strokes = ui.strokes.concat([ui.tool === "eraser" ? { erase: true } : s.record]);
+  if (s.layer === "hints") {
+    ui.strokes = ui.strokes.concat([ui.tool === "eraser" ? { erase: true } : s.record]);
+    if (ui.tool !== "eraser") usedColour(s.record.color);
+  }
   pushUndo({ layer: s.layer, rect: s.rect, before: layer.copyRect(s.rect, s.before), after: layer.copyRect(s.rect),
              strokesBefore, strokesAfter: ui.strokes });
-  changed();
+  edited();
+}
+
+/** A second finger arrived: the first one was starting a pinch, not a stroke. */
+function abandonStroke() {
+  const s = ui.stroke;
+  ui.stroke = null;
+  if (s && s.rect) layers[s.layer].pasteRect(s.rect, layers[s.layer].copyRect(s.rect, s.before));
 }
 
 function pushUndo(entry) {
@@ -329,8 +367,11 @@ function undoRedo(from, to, which) {
   ui.strokes = which === "undo" ? entry.strokesBefore : entry.strokesAfter;
   to.push(entry);
   updateButtons();
-  changed();
+  edited();
 }
+
+const undo = () => undoRedo(ui.undo, ui.redo, "undo");
+const redo = () => undoRedo(ui.redo, ui.undo, "redo");
 
 function clearLayer(name) {
   const layer = layers[name];
@@ -342,28 +383,49 @@ function clearLayer(name) {
   const strokesBefore = ui.strokes;
   if (name === "hints") ui.strokes = [];
   pushUndo({ layer: name, rect, before, after: layer.copyRect(rect), strokesBefore, strokesAfter: ui.strokes });
-  changed();
+  edited();
 }
 
-/** Alt+click: take the colour under the pointer from the result (or the hints where there is no result). */
+/** Pick the colour under the pointer: a hint there, else the result as shown (coloured or flats). */
 function pickColour(x, y) {
   const ix = Math.min(ui.width - 1, Math.max(0, Math.floor(x))), iy = Math.min(ui.height - 1, Math.max(0, Math.floor(y)));
   const hint = layers.hints.image.data.subarray((iy * ui.width + ix) * 4, (iy * ui.width + ix) * 4 + 4);
   let rgb = hint[3] ? [hint[0], hint[1], hint[2]] : null;
-  if (!rgb && ui.result) {
-    const p = $("#result-canvas").getContext("2d").getImageData(ix, iy, 1, 1).data;
+  if (!rgb && (ui.result || ui.previewShown)) {
+    const p = resultCtx().getImageData(ix, iy, 1, 1).data;
     rgb = [p[0], p[1], p[2]];
   }
   if (rgb) setColour(rgbToHex(...rgb));
 }
 
-function setColour(hex) {
-  $("#color").value = hex;
-  for (const b of $$("#palette button")) b.classList.toggle("on", b.dataset.color === hex);
-  if (ui.layer !== "hints" || ui.tool !== "brush") {
-    selectLayer("hints");
-    selectTool("brush");
+function moveCursor(e) {
+  const cursor = $("#cursor");
+  if (!ui.width || ui.tool === "fill" || ui.tool === "picker" || ui.panKey) {
+    cursor.hidden = true;
+    return;
   }
+  const r = $("#drop").getBoundingClientRect();
+  cursor.hidden = false;
+  cursor.style.width = cursor.style.height = `${Math.max(3, Number($("#size").value))}px`;
+  cursor.style.left = `${e.clientX - r.left}px`;
+  cursor.style.top = `${e.clientY - r.top}px`;
+}
+
+// -------------------------------------------------------------------------------------- colour, tools
+function setColour(hex, { keepTool = false } = {}) {
+  $("#color").value = hex;
+  if (document.activeElement !== $("#hex")) $("#hex").value = hex;
+  for (const b of $$(".palette button")) b.classList.toggle("on", b.dataset.color === hex);
+  if (!keepTool && (ui.layer !== "hints" || ui.tool === "eraser" || ui.tool === "picker")) {
+    selectLayer("hints");
+    if (ui.tool !== "fill") selectTool("brush");
+  }
+  savePrefs();
+}
+
+function usedColour(hex) {
+  palettes.used(hex);
+  showRecent();
 }
 
 function selectLayer(name) {
@@ -373,35 +435,114 @@ function selectLayer(name) {
 
 function selectTool(name) {
   ui.tool = name;
+  document.body.dataset.tool = name;
   for (const b of $$("[data-tool]")) b.classList.toggle("on", b.dataset.tool === name);
 }
 
-function moveCursor(e) {
-  const cursor = $("#cursor");
-  if (!ui.width) return;
-  const r = $("#stack").getBoundingClientRect();
-  const d = Number($("#size").value) * (r.width / ui.width);
-  cursor.hidden = false;
-  cursor.style.width = cursor.style.height = `${Math.max(3, d)}px`;
-  cursor.style.left = `${e.clientX - r.left}px`;
-  cursor.style.top = `${e.clientY - r.top}px`;
+function swatch(hex, onClick, onRemove) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.dataset.color = hex;
+  b.title = hex;
+  b.style.background = hex;
+  b.classList.toggle("on", hex === $("#color").value);
+  b.addEventListener("click", (e) => (e.shiftKey && onRemove ? onRemove(hex) : onClick(hex)));
+  if (onRemove) b.addEventListener("contextmenu", (e) => { e.preventDefault(); onRemove(hex); });
+  return b;
+}
+
+function showPalettes() {
+  const select = $("#palette-select");
+  select.replaceChildren(...palettes.names().map((n) => new Option(n, n)));
+  select.value = palettes.current;
+  $("#palette").replaceChildren(...palettes.colours().map((hex) => swatch(hex, setColour, (c) => {
+    palettes.removeColour(c);
+    showPalettes();
+  })));
+}
+
+function showRecent() {
+  $("#recent").replaceChildren(...palettes.recent.map((hex) => swatch(hex, setColour)));
+}
+
+async function loadPaletteFile(file) {
+  if (!file) return;
+  try {
+    palettes.fromJSON(JSON.parse(await file.text()), file.name.replace(/(\.palette)?\.json$/i, ""));
+    showPalettes();
+    setStatus(`Palette ${palettes.current} loaded.`);
+  } catch (err) {
+    fail(`${file.name}: not a palette file (${err.message})`);
+  }
+}
+
+async function paletteFromImage(file) {
+  if (!file) return;
+  try {
+    const bitmap = await createImageBitmap(file);
+    const s = Math.min(1, 256 / Math.max(bitmap.width, bitmap.height));
+    const c = canvasOf(bitmap, Math.max(1, Math.round(bitmap.width * s)), Math.max(1, Math.round(bitmap.height * s)));
+    const colours = extractPalette(c.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, c.width, c.height).data, 8);
+    palettes.create(file.name.replace(/\.[^.]+$/, ""), colours);
+    showPalettes();
+    setStatus(`A palette of ${colours.length} colours from ${file.name}.`);
+  } catch {
+    fail(`${file.name}: cannot be decoded as an image`);
+  }
+}
+
+function paletteFromResult() {
+  if (!ui.result) return;
+  const data = canvasOf(ui.result.flat, ui.width, ui.height, true)
+    .getContext("2d", { willReadFrequently: true }).getImageData(0, 0, ui.width, ui.height).data;
+  palettes.create(`${ui.name} colours`, flatColours(data));
+  showPalettes();
+}
+
+// ---------------------------------------------------------------------------------- pipeline settings
+/** The pipeline's settings the page sends (inkwash.infer.Settings); absent = the model's default. */
+function settingsParams() {
+  if (!ui.engine || !ui.engine.features.settings) return {};
+  const p = { light: Number($("#light").value) };
+  if (!$("#gap-auto").checked) p.gap = Number($("#gap").value);
+  if ($("#unhinted").value) p.unhinted = $("#unhinted").value;
+  if ($("#shade").value) p.shade = $("#shade").value;
+  if ($("#shading").dataset.touched) p.shading = Number($("#shading").value);
+  const model = currentModel();
+  if (model && model.learned) p.lock = $("#lock").checked;
+  return p;
+}
+
+function params() {
+  const model = currentModel();
+  const p = { model: $("#model").value, ...settingsParams() };
+  for (const opt of model ? model.options : []) p[opt] = Number($(`#${opt}`).value);
+  return p;
+}
+
+function showSettings() {
+  $("#gap-out").textContent = $("#gap-auto").checked ? "auto" : `${$("#gap").value} px`;
+  $("#gap").disabled = $("#gap-auto").checked;
+  const touched = $("#shading").dataset.touched;
+  $("#shading-out").textContent = touched ? `${Math.round(Number($("#shading").value) * 100)}%` : "default";
+  $("#light-out").textContent = $("#light").value;
 }
 
 // ------------------------------------------------------------------------------------------ results
-function changed() {
-  if ($("#auto").checked) request(DEBOUNCE_MS);
+/** Something the result depends on changed (`content`: the drawing's layers, kept and not yet in a file; else a
+ *  setting): colour again when live. */
+function edited(delay = DEBOUNCE_MS, content = true) {
+  document.body.dataset.gen = String(++ui.gen);
+  if (content) {
+    ui.dirty = true;
+    autosaveSoon();
+  }
+  if ($("#auto").checked) request(delay);
 }
 
-/** Abort the request in flight and any scheduled one: a newer stroke makes their result stale. */
-function cancelPending() {
-  clearTimeout(ui.timer);
-  if (ui.controller) ui.controller.abort();
-  ui.controller = null;
-}
-
-function request(delay) {
+function request(delay, full = false) {
   cancelPending();
-  ui.timer = setTimeout(colorize, delay);
+  ui.timer = setTimeout(() => { ui.timer = 0; colorize(full); }, delay);
 }
 
 function maskCanvas() {
@@ -419,82 +560,114 @@ function maskCanvas() {
   return c;
 }
 
-function params() {
-  const model = ui.info && ui.info.models.find((m) => m.key === $("#model").value);
-  const p = { model: $("#model").value };
-  for (const opt of model ? model.options : []) p[opt] = Number($(`#${opt}`).value);
-  return p;
+function inputs() {
+  return { lineart: ui.lineart, lineartBlob: ui.lineartBlob, hints: layers.hints.canvas, mask: maskCanvas(),
+           base: ui.base && ui.base.canvas, baseBlob: ui.base && ui.base.blob };
 }
 
-async function colorize() {
-  if (!ui.width || !ui.engine || !$("#model").value) return;
-  const controller = new AbortController();
-  ui.controller = controller;
-  const seq = ++ui.seq;
-  setStatus("colouring…", "busy");
-  const t0 = performance.now();
+/** Colour the drawing as it is now -> the result, or null when superseded, cancelled or failed. A big drawing
+ *  is coloured at preview size while it is being edited, at full size when `full`. */
+async function colorize(full = false) {
+  clearTimeout(ui.timer);
+  ui.timer = 0;
+  if (!ui.width || !ui.engine || !$("#model").value) return null;
+  const preview = !full && ui.engine.features.preview && ui.width * ui.height > PREVIEW_PIXELS;
+  const job = startJob(preview ? "colouring a preview…" : "colouring…");
+  const seq = ++ui.seq, gen = ui.gen;
   try {
-    const inputs = { lineart: ui.lineart, lineartBlob: ui.lineartBlob, hints: layers.hints.canvas, mask: maskCanvas(),
-                     base: ui.base && ui.base.canvas, baseBlob: ui.base && ui.base.blob };
-    const out = await ui.engine.colorize(inputs, params(), controller.signal);
-    if (seq !== ui.seq || controller.signal.aborted) return; // superseded while it was running
+    const out = await ui.engine.colorize(inputs(), { ...params(), preview: preview ? PREVIEW_PIXELS : undefined },
+                                         job.controller.signal);
+    if (seq !== ui.seq || job.controller.signal.aborted) return null; // superseded while it was running
+    const w = out.width || ui.width, h = out.height || ui.height;
+    Object.assign(out, { full: w === ui.width && h === ui.height, gen });
     ui.result = out;
     showResult();
-    const total = (performance.now() - t0) / 1000;
+    const total = (performance.now() - job.t0) / 1000;
     const result = $("#result-canvas");
     result.dataset.count = String(Number(result.dataset.count) + 1);
-    setStatus(`${out.model}: ${total.toFixed(2)} s (model ${Number(out.seconds).toFixed(2)} s)`, "done");
+    endJob(job);
+    const size = out.full ? "" : ` · preview at ${w}×${h}: Colour now for full size`;
+    setStatus(`${out.model}: ${total.toFixed(2)} s (model ${Number(out.seconds).toFixed(2)} s)${size}`, "done");
+    return out;
   } catch (err) {
-    if (err.name === "AbortError" || seq !== ui.seq) return;
+    if (err.name === "AbortError" || seq !== ui.seq) return null;
+    endJob(job);
     fail(err.message || String(err));
+    return null;
   } finally {
-    if (ui.controller === controller) ui.controller = null;
+    endJob(job);
   }
+}
+
+/** The result at full size for the drawing as it is now (coloured again if need be), or null. */
+async function fullResult() {
+  const r = ui.result;
+  if (r && r.full && r.gen === ui.gen && !ui.timer && !ui.job) return r;
+  return colorize(true);
 }
 
 function showResult() {
   const c = $("#result-canvas");
-  const ctx = c.getContext("2d");
+  const ctx = resultCtx();
   ctx.clearRect(0, 0, c.width, c.height);
-  if (ui.result) ctx.drawImage(ui.result[ui.view], 0, 0, c.width, c.height);
+  ui.previewShown = false;
+  if (ui.view === "lines") {
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, c.width, c.height);
+    ctx.drawImage(ui.lineart, 0, 0, c.width, c.height);
+  } else if (ui.result && ui.result[ui.view]) {
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(ui.result[ui.view], 0, 0, c.width, c.height);
+  } else if (ui.view === "composite" || ui.view === "flat") { // nothing yet: paper (and the lines)
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, c.width, c.height);
+    if (ui.view === "composite" && ui.width) ctx.drawImage(ui.lineart, 0, 0, c.width, c.height);
+  }
   updateButtons();
 }
 
+function selectView(name) {
+  ui.view = name;
+  for (const o of $$("[data-view]")) o.classList.toggle("on", o.dataset.view === name);
+  showResult();
+}
+
 async function useResultAsBase() {
-  if (!ui.result) return;
-  const c = document.createElement("canvas");
-  c.width = ui.width;
-  c.height = ui.height;
-  c.getContext("2d", { willReadFrequently: true }).drawImage(ui.result.composite, 0, 0, ui.width, ui.height);
+  const result = await fullResult();
+  if (!result) return;
+  const c = canvasOf(result.composite, ui.width, ui.height);
   ui.base = { canvas: c, blob: await canvasBlob(c) };
   drawBackground();
   updateButtons();
   setStatus("Base kept: paint a mask where colour may change, and hints inside it.", "idle");
-  changed();
+  edited();
 }
 
 function dropBase() {
   ui.base = null;
   drawBackground();
   updateButtons();
-  changed();
+  edited();
 }
 
 function updateButtons() {
-  const loaded = ui.width > 0;
+  const loaded = ui.width > 0, result = Boolean(ui.result);
   $("#undo").disabled = !ui.undo.length;
   $("#redo").disabled = !ui.redo.length;
-  for (const id of ["#clear-hints", "#clear-mask", "#save-hints", "#save-mask"]) $(id).disabled = !loaded;
-  for (const id of ["#save-result", "#save-flat", "#use-base"]) $(id).disabled = !ui.result;
+  for (const id of ["#clear-hints", "#clear-mask", "#save-hints", "#save-mask", "#save-lines", "#close"]) $(id).disabled = !loaded;
+  for (const id of ["#save-result", "#save-flat", "#use-base", "#palette-result"]) $(id).disabled = !result;
+  $("#save-shading").disabled = !(result && ui.result.shading);
+  $("[data-view=shading]").disabled = !(result && ui.result.shading);
+  $("#save-ora").disabled = !loaded;
   $("#drop-base").hidden = !ui.base;
 }
 
 // --------------------------------------------------------------------------------------------- saving
 /** The hints as the JSON stroke document inkwash reads (`inkwash colorize --hints`): the strokes as drawn,
- *  or, once anything was erased, one 1-px stroke per run of equal colour (exact for any painting). */
+ *  or, once anything was erased or filled, one 1-px stroke per run of equal colour (exact for any painting). */
 function hintsDocument() {
   const doc = { width: ui.width, height: ui.height, strokes: [] };
-  if (!ui.strokes.some((s) => s.erase)) {
+  if (!ui.strokes.some((s) => s.erase || s.fill)) {
     doc.strokes = ui.strokes.map((s) => ({ color: s.color, width: s.width, points: s.points }));
     return doc;
   }
@@ -514,13 +687,41 @@ function hintsDocument() {
   return doc;
 }
 
+function saved(blob, name) {
+  download(blob, name);
+  ui.dirty = false;
+  autosaveSoon();
+}
+
 async function saveLayer(which) {
-  if (!ui.result) return;
-  const c = document.createElement("canvas");
-  c.width = ui.width;
-  c.height = ui.height;
-  c.getContext("2d").drawImage(ui.result[which], 0, 0, ui.width, ui.height);
-  download(await canvasBlob(c), which === "flat" ? `${ui.name}_flat.png` : `${ui.name}_coloured.png`);
+  if (!ui.width) return;
+  if (which === "lines") {
+    saved(await canvasBlob(canvasOf(ui.lineart, ui.width, ui.height, true)), `${ui.name}_lines.png`);
+    return;
+  }
+  const result = await fullResult();
+  if (!result || !result[which]) return;
+  const names = { composite: "coloured", flat: "flats", shading: "shading" };
+  saved(await canvasBlob(canvasOf(result[which], ui.width, ui.height)), `${ui.name}_${names[which]}.png`);
+}
+
+async function saveOra() {
+  if (!ui.width) return;
+  if (!ui.engine.features.ora) {
+    fail("Layers (.ora) are written by the inkwash server; save the layers as PNGs here.");
+    return;
+  }
+  const job = startJob("writing layers (.ora)…");
+  try {
+    const blob = await ui.engine.ora(inputs(), params(), job.controller.signal);
+    endJob(job);
+    saved(blob, `${ui.name}.ora`);
+    setStatus(`Saved ${ui.name}.ora: lines, shading, flats and the result as layers.`, "done");
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    endJob(job);
+    fail(err.message || String(err));
+  }
 }
 
 async function loadHintsFile(file) {
@@ -537,8 +738,8 @@ async function loadHintsFile(file) {
   const layer = layers.hints, rect = { x: 0, y: 0, w: ui.width, h: ui.height };
   const before = layer.copyRect(rect), added = [];
   for (const s of doc.strokes) {
-    const color = Array.isArray(s.color) ? rgbToHex(...s.color.map(Math.round)) : String(s.color || "");
-    if (!/^#[0-9a-fA-F]{6}$/.test(color) || !Array.isArray(s.points) || !s.points.length) continue;
+    const color = Array.isArray(s.color) ? rgbToHex(...s.color.map(Math.round)) : normHex(s.color);
+    if (!color || !Array.isArray(s.points) || !s.points.length) continue;
     const width = Math.max(1, Math.round((Number(s.width) || 8) * Math.sqrt(sx * sy)));
     const pts = s.points.map(([x, y]) => [x * sx, y * sy]);
     const rgba = [...hexToRgb(color), 255];
@@ -546,20 +747,90 @@ async function loadHintsFile(file) {
       const a = pts[Math.max(0, k - 1)], b = pts[k];
       stampSegment(layer, a[0], a[1], b[0], b[1], width / 2, rgba);
     }
-    added.push({ color: color.toLowerCase(), width, points: pts });
+    added.push({ color, width, points: pts });
   }
   layer.flush();
   const strokesBefore = ui.strokes;
   ui.strokes = ui.strokes.concat(added);
   pushUndo({ layer: "hints", rect, before, after: layer.copyRect(rect), strokesBefore, strokesAfter: ui.strokes });
-  changed();
+  edited();
+}
+
+// ------------------------------------------------------------------------------------- kept in browser
+function autosaveSoon() {
+  clearTimeout(ui.saveTimer);
+  ui.saveTimer = setTimeout(autosave, AUTOSAVE_MS);
+}
+
+/** Keep the drawing, its layers and strokes in IndexedDB (see store.js). */
+async function autosave() {
+  if (!ui.width || !ui.engine) return;
+  const gen = ui.gen;
+  try {
+    const blobOf = async (layer) => (layer.isEmpty() ? null : canvasBlob(layer.canvas));
+    await saveSession(ui.engine.name, {
+      version: 1, name: ui.name, width: ui.width, height: ui.height, lineart: ui.lineartBlob,
+      hints: await blobOf(layers.hints), mask: await blobOf(layers.mask), base: ui.base ? ui.base.blob : null,
+      strokes: ui.strokes, dirty: ui.dirty, savedAt: Date.now(),
+    });
+    document.body.dataset.autosaved = String(gen);
+  } catch (err) {
+    setStatus(`Could not keep your work in this browser (${err.message || err}); save it to files.`, "error");
+  }
+}
+
+async function restoreLayers(s) {
+  if (s.hints) await layers.hints.load(s.hints);
+  if (s.mask) await layers.mask.load(s.mask);
+  if (s.base) ui.base = { canvas: canvasOf(await createImageBitmap(s.base), ui.width, ui.height), blob: s.base };
+  ui.strokes = Array.isArray(s.strokes) ? s.strokes : [];
+}
+
+/** Tool and pipeline settings, kept in localStorage whenever one changes. */
+const PREF_INPUTS = ["size", "color", "auto", "gap", "gap-auto", "unhinted", "shade", "shading", "light", "lock"];
+
+function savePrefs() {
+  const prefs = { tool: ui.tool, layer: ui.layer, view: ui.view, model: $("#model").value || ui.prefModel,
+                  shadingTouched: Boolean($("#shading").dataset.touched) };
+  for (const id of PREF_INPUTS) {
+    const el = $(`#${id}`);
+    prefs[id] = el.type === "checkbox" ? el.checked : el.value;
+  }
+  try {
+    localStorage.setItem(PREFS_KEY, JSON.stringify(prefs));
+  } catch {
+    // storage disabled: settings last for this visit
+  }
+}
+
+function loadPrefs() {
+  let prefs;
+  try {
+    prefs = JSON.parse(localStorage.getItem(PREFS_KEY) || "null");
+  } catch {
+    prefs = null;
+  }
+  if (!prefs) return null;
+  for (const id of PREF_INPUTS) {
+    const el = $(`#${id}`);
+    if (!(id in prefs)) continue;
+    if (el.type === "checkbox") el.checked = Boolean(prefs[id]);
+    else el.value = String(prefs[id]);
+  }
+  if (prefs.shadingTouched) $("#shading").dataset.touched = "1";
+  $("#size-out").textContent = $("#size").value;
+  if (["brush", "eraser", "fill", "picker"].includes(prefs.tool)) selectTool(prefs.tool);
+  if (["hints", "mask"].includes(prefs.layer)) selectLayer(prefs.layer);
+  if (["composite", "flat", "shading", "lines"].includes(prefs.view)) ui.view = prefs.view;
+  ui.prefModel = prefs.model;
+  return prefs;
 }
 
 // ---------------------------------------------------------------------------------------------- models
-function showModels(info) {
+function showModels(info, preferred) {
   ui.info = info;
   const select = $("#model");
-  const previous = select.value;
+  const previous = preferred || select.value;
   select.replaceChildren(...info.models.map((m) => new Option(m.label, m.key)));
   select.value = info.models.some((m) => m.key === previous) ? previous : info.default || "";
   select.disabled = !info.models.length;
@@ -574,27 +845,99 @@ function showModels(info) {
   if (!info.models.length) fail(info.message || "No model could be loaded; see Unavailable models.");
 }
 
+/** The model's own options, and the pipeline settings that apply to it. */
 function showOptions() {
-  const model = ui.info && ui.info.models.find((m) => m.key === $("#model").value);
+  const model = currentModel();
   for (const el of $$(".option")) el.hidden = !(model && model.options.includes(el.dataset.option));
+  const features = ui.engine ? ui.engine.features : {};
+  $("#pipeline").hidden = !features.settings;
+  $("[data-tool=fill]").hidden = !features.regions;
+  $("#save-ora").hidden = !features.ora;
+  const learned = Boolean(model && model.learned);
+  $("#lock-field").hidden = !learned;
+  for (const sel of ["#unhinted", "#shade"]) {
+    for (const opt of $(sel).querySelectorAll("[data-learned]")) opt.disabled = !learned;
+    if ($(sel).selectedOptions[0] && $(sel).selectedOptions[0].disabled) $(sel).value = "";
+  }
+}
+
+// ------------------------------------------------------------------------------------------ shortcuts
+const TEXT_TYPES = new Set(["text", "number", "search", "email", "url", "password", "tel", ""]);
+
+/** Typing goes to the control; every other control (sliders, colour, buttons, selects) leaves keys to us. */
+function typingIn(el) {
+  if (!el || el === document.body) return false;
+  if (el.isContentEditable || el.tagName === "TEXTAREA") return true;
+  return el.tagName === "INPUT" && TEXT_TYPES.has(el.getAttribute("type") || "");
+}
+
+function changeSize(step) {
+  const s = $("#size");
+  s.value = String(Math.max(1, Math.min(Number(s.max), Number(s.value) + step)));
+  $("#size-out").textContent = s.value;
+  savePrefs();
+}
+
+function onKeyDown(e) {
+  if (typingIn(e.target)) {
+    if (e.key === "Escape") e.target.blur();
+    return;
+  }
+  const k = e.key.toLowerCase(), mod = e.ctrlKey || e.metaKey;
+  if (k === " ") {
+    ui.panKey = true;
+    document.body.classList.add("pan-key");
+    $("#cursor").hidden = true;
+  } else if (mod && k === "z") (e.shiftKey ? redo : undo)();
+  else if (mod && k === "y") redo();
+  else if (mod && k === "s") saveOra();
+  else if (mod || e.altKey) return;
+  else if (k === "enter") {
+    if (e.target.matches("button, select, summary, a")) return; // Enter presses the focused control
+    request(0, true);
+  } else if (k === "escape") cancelByUser();
+  else if (k === "b") selectTool("brush");
+  else if (k === "e") selectTool("eraser");
+  else if (k === "f" && !$("[data-tool=fill]").hidden) selectTool("fill");
+  else if (k === "i") selectTool("picker");
+  else if (k === "h") selectLayer("hints");
+  else if (k === "m") selectLayer("mask");
+  else if (k === "[" || k === "]") changeSize(k === "]" ? 2 : -2);
+  else if (k === "+" || k === "=") view.zoomBy(1.25);
+  else if (k === "-" || k === "_") view.zoomBy(0.8);
+  else if (k === "0") view.fit();
+  else if (k === "1") view.actual();
+  else return;
+  e.preventDefault();
+}
+
+function onKeyUp(e) {
+  if (e.key === " ") {
+    ui.panKey = false;
+    document.body.classList.remove("pan-key");
+    if (!typingIn(e.target)) e.preventDefault(); // a focused button must not take the space as a click
+  }
 }
 
 // ------------------------------------------------------------------------------------------------ wiring
 function wire() {
   layers = { hints: new Layer($("#hints-canvas")), mask: new Layer($("#mask-canvas")) };
-  const stack = $("#stack");
-  stack.addEventListener("pointerdown", beginStroke);
-  stack.addEventListener("pointermove", (e) => {
+  const drop = $("#drop"), resultView = $("#result-view");
+  view = new View([{ viewport: drop, target: $("#stack") }, { viewport: resultView, target: $("#result-canvas") }],
+                  (v) => { $("#zoom-label").textContent = `${Math.round(v.zoom * 100)}%`; });
+  for (const vp of [drop, resultView]) {
+    attachGestures(view, vp, { isPanKey: () => ui.panKey, onPinchStart: abandonStroke });
+    vp.addEventListener("pointerdown", pointerDown);
+  }
+  drop.addEventListener("pointermove", (e) => {
     moveCursor(e);
     if (!ui.stroke) return;
     const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
-    for (const ev of events.length ? events : [e]) extendStroke(...imagePoint(ev));
+    for (const ev of events.length ? events : [e]) extendStroke(...view.toImage(ev.clientX, ev.clientY, drop));
   });
-  stack.addEventListener("pointerup", endStroke);
-  stack.addEventListener("pointercancel", endStroke);
-  stack.addEventListener("pointerleave", () => { $("#cursor").hidden = true; });
-
-  const drop = $("#drop");
+  drop.addEventListener("pointerup", endStroke);
+  drop.addEventListener("pointercancel", endStroke);
+  drop.addEventListener("pointerleave", () => { $("#cursor").hidden = true; });
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => {
@@ -602,87 +945,116 @@ function wire() {
     drop.classList.remove("over");
     loadLineart(e.dataTransfer.files[0]);
   });
-  $("#file").addEventListener("change", (e) => { loadLineart(e.target.files[0]); e.target.value = ""; });
-  $("#hints-file").addEventListener("change", (e) => { loadHintsFile(e.target.files[0]); e.target.value = ""; });
 
-  for (const b of $$("[data-layer]")) b.addEventListener("click", () => selectLayer(b.dataset.layer));
-  for (const b of $$("[data-tool]")) b.addEventListener("click", () => selectTool(b.dataset.tool));
-  for (const b of $$("[data-view]")) {
-    b.addEventListener("click", () => {
-      ui.view = b.dataset.view;
-      for (const o of $$("[data-view]")) o.classList.toggle("on", o === b);
-      showResult();
-    });
-  }
-  $("#palette").replaceChildren(...PALETTE.map((hex) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.dataset.color = hex;
-    b.title = hex;
-    b.style.background = hex;
-    b.addEventListener("click", () => setColour(hex));
-    return b;
-  }));
+  const onFile = (id, fn) => $(id).addEventListener("change", (e) => { fn(e.target.files[0]); e.target.value = ""; });
+  onFile("#file", loadLineart);
+  onFile("#hints-file", loadHintsFile);
+  onFile("#palette-file", loadPaletteFile);
+  onFile("#palette-image", paletteFromImage);
+
+  for (const b of $$("[data-layer]")) b.addEventListener("click", () => { selectLayer(b.dataset.layer); savePrefs(); });
+  for (const b of $$("[data-tool]")) b.addEventListener("click", () => { selectTool(b.dataset.tool); savePrefs(); });
+  for (const b of $$("[data-view]")) b.addEventListener("click", () => { selectView(b.dataset.view); savePrefs(); });
   $("#color").addEventListener("input", (e) => setColour(e.target.value));
-  $("#size").addEventListener("input", (e) => { $("#size-out").textContent = e.target.value; });
-  $("#undo").addEventListener("click", () => undoRedo(ui.undo, ui.redo, "undo"));
-  $("#redo").addEventListener("click", () => undoRedo(ui.redo, ui.undo, "redo"));
+  $("#hex").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    const hex = normHex(e.target.value);
+    if (hex) setColour(hex);
+    else fail(`${e.target.value}: not a hex colour (#rrggbb or #rgb)`);
+    e.target.value = hex || $("#color").value;
+  });
+  $("#hex").addEventListener("blur", (e) => { e.target.value = $("#color").value; });
+  $("#size").addEventListener("input", (e) => { $("#size-out").textContent = e.target.value; savePrefs(); });
+
+  $("#palette-select").addEventListener("change", (e) => { palettes.select(e.target.value); showPalettes(); });
+  $("#palette-add").addEventListener("click", () => { palettes.addColour($("#color").value); showPalettes(); });
+  $("#palette-new").addEventListener("click", () => {
+    palettes.create($("#palette-name").value || "Palette");
+    $("#palette-name").value = "";
+    showPalettes();
+  });
+  $("#palette-delete").addEventListener("click", () => { palettes.remove(); showPalettes(); });
+  $("#palette-save").addEventListener("click", () => {
+    const doc = palettes.toJSON();
+    download(new Blob([JSON.stringify(doc, null, 1)], { type: "application/json" }), `${doc.name}.palette.json`);
+  });
+  $("#palette-result").addEventListener("click", paletteFromResult);
+
+  const settingChanged = () => { showSettings(); savePrefs(); if (ui.width) edited(0, false); };
+  $("#gap-auto").addEventListener("change", () => { settingChanged(); loadRegions(); });
+  $("#gap").addEventListener("change", () => { settingChanged(); loadRegions(); });
+  $("#gap").addEventListener("input", showSettings);
+  $("#shading").addEventListener("input", (e) => { e.target.dataset.touched = "1"; showSettings(); });
+  $("#light").addEventListener("input", showSettings);
+  for (const id of ["#unhinted", "#shade", "#shading", "#light", "#lock"]) $(id).addEventListener("change", settingChanged);
+
+  $("#undo").addEventListener("click", undo);
+  $("#redo").addEventListener("click", redo);
   $("#clear-hints").addEventListener("click", () => clearLayer("hints"));
   $("#clear-mask").addEventListener("click", () => clearLayer("mask"));
   $("#use-base").addEventListener("click", useResultAsBase);
   $("#drop-base").addEventListener("click", dropBase);
-  $("#save-result").addEventListener("click", () => saveLayer("composite"));
-  $("#save-flat").addEventListener("click", () => saveLayer("flat"));
+  $("#close").addEventListener("click", closeDrawing);
+  $("#save-ora").addEventListener("click", saveOra);
+  for (const [id, which] of [["#save-result", "composite"], ["#save-flat", "flat"], ["#save-shading", "shading"],
+                             ["#save-lines", "lines"]]) {
+    $(id).addEventListener("click", () => saveLayer(which));
+  }
   $("#save-hints").addEventListener("click", () => {
-    download(new Blob([JSON.stringify(hintsDocument())], { type: "application/json" }), `${ui.name}.hints.json`);
+    saved(new Blob([JSON.stringify(hintsDocument())], { type: "application/json" }), `${ui.name}.hints.json`);
   });
   $("#save-mask").addEventListener("click", async () => {
     const c = maskCanvas();
-    if (c) download(await canvasBlob(c), `${ui.name}.mask.png`);
+    if (c) saved(await canvasBlob(c), `${ui.name}.mask.png`);
     else fail("The mask is empty: paint on the Mask layer first.");
   });
-  $("#model").addEventListener("change", () => { showOptions(); request(0); });
-  for (const id of ["#steps", "#strength", "#seed"]) $(id).addEventListener("change", () => request(0));
+  $("#model").addEventListener("change", () => { showOptions(); savePrefs(); edited(0, false); });
+  for (const id of ["#steps", "#strength", "#seed"]) $(id).addEventListener("change", () => edited(0, false));
   $("#new-seed").addEventListener("click", () => {
     $("#seed").value = String(Math.floor(Math.random() * 2 ** 31));
-    request(0);
+    edited(0, false);
   });
-  $("#run").addEventListener("click", () => request(0));
-  $("#auto").addEventListener("change", (e) => { if (e.target.checked) request(0); });
-  window.addEventListener("resize", fitView);
-  window.addEventListener("keydown", (e) => {
-    if (e.target.matches("input, select, textarea")) return;
-    const k = e.key.toLowerCase();
-    if ((e.ctrlKey || e.metaKey) && k === "z") undoRedo(...(e.shiftKey ? [ui.redo, ui.undo, "redo"] : [ui.undo, ui.redo, "undo"]));
-    else if ((e.ctrlKey || e.metaKey) && k === "y") undoRedo(ui.redo, ui.undo, "redo");
-    else if (e.ctrlKey || e.metaKey || e.altKey) return;
-    else if (k === "b") selectTool("brush");
-    else if (k === "e") selectTool("eraser");
-    else if (k === "h") selectLayer("hints");
-    else if (k === "m") selectLayer("mask");
-    else if (k === "[" || k === "]") {
-      const s = $("#size");
-      s.value = String(Math.max(1, Math.min(120, Number(s.value) + (k === "]" ? 2 : -2))));
-      $("#size-out").textContent = s.value;
-    } else if (k === "enter") request(0);
-    else return;
+  $("#run").addEventListener("click", () => request(0, true));
+  $("#cancel").addEventListener("click", cancelByUser);
+  $("#auto").addEventListener("change", (e) => { savePrefs(); if (e.target.checked) request(0); });
+  $("#zoom-in").addEventListener("click", () => view.zoomBy(1.25));
+  $("#zoom-out").addEventListener("click", () => view.zoomBy(0.8));
+  $("#zoom-fit").addEventListener("click", () => view.fit());
+  $("#zoom-100").addEventListener("click", () => view.actual());
+  window.addEventListener("resize", () => view.fit());
+  window.addEventListener("keydown", onKeyDown);
+  window.addEventListener("keyup", onKeyUp);
+  window.addEventListener("blur", () => { ui.panKey = false; document.body.classList.remove("pan-key"); });
+  window.addEventListener("beforeunload", (e) => {
+    if (!ui.width || !ui.dirty) return;
     e.preventDefault();
+    e.returnValue = ""; // the browser asks before leaving: these edits are in no file yet
   });
+  window.addEventListener("pagehide", () => { if (ui.width) autosave(); });
   updateButtons();
 }
 
 async function main() {
   wire();
-  setColour($("#color").value);
+  const prefs = loadPrefs();
+  showSettings();
+  showPalettes();
+  showRecent();
+  setColour($("#color").value, { keepTool: true });
+  selectView(ui.view);
+  selectTool(ui.tool);
   try {
     if (document.body.dataset.engine === "onnx") {
       const { createOnnxEngine } = await import("./onnx-engine.js");
       ui.engine = await createOnnxEngine({ onStatus: setStatus, onModels: showModels });
     } else {
-      ui.engine = serverEngine;
+      const { createServerEngine } = await import("./engine-server.js");
+      ui.engine = createServerEngine({ onStatus: (text) => { if (ui.job) ui.job.label = text; } });
     }
-    showModels(await ui.engine.info());
+    showModels(await ui.engine.info(), prefs && prefs.model);
     if (ui.info.models.length) setStatus("Open a lineart to start.", "idle");
+    const session = await loadSession(ui.engine.name).catch(() => null);
+    if (session && session.lineart) await openDrawing(session.lineart, session.name || "lineart", session);
   } catch (err) {
     fail(err.message || String(err));
   }

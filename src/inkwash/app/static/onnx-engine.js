@@ -255,19 +255,25 @@ export async function createOnnxEngine({ onStatus }) {
     label = `${meta.source_model || name} (ONNX in this browser)`;
   }
 
-  // beside the page (a site written by `inkwash export --page`): model.onnx + model.json
-  try {
-    const r = await fetch("model.json");
-    if (r.ok) {
-      const m = await r.json();
-      const bytes = await fetch("model.onnx").then((x) => { if (!x.ok) throw new Error("model.onnx missing"); return x.arrayBuffer(); });
-      await open(new Uint8Array(bytes), m, "model.onnx");
+  // beside the page, only where `inkwash export --page` wrote one (it marks the page: <body data-model="...">);
+  // the page the server offers (static/onnx.html) has none and asks for nothing: the user opens a model file
+  const beside = document.body.dataset.model;
+  if (beside && /^[\w.-]+\.onnx$/.test(beside)) {
+    try {
+      const sidecar = beside.replace(/\.onnx$/, ".json");
+      const [bytes, m] = await Promise.all([
+        fetch(beside).then((x) => { if (!x.ok) throw new Error(`${beside} missing`); return x.arrayBuffer(); }),
+        fetch(sidecar).then((x) => (x.ok ? x.json() : null)),
+      ]);
+      await open(new Uint8Array(bytes), m, beside);
+    } catch (err) {
+      onStatus(`could not load ${beside} beside the page (${err.message}); open one with Model file`, "error");
     }
-  } catch (err) {
-    onStatus(`could not load model.onnx beside the page (${err.message}); open one with Model file`, "error");
   }
 
   const engine = {
+    name: "onnx",
+    features: { regions: false, ora: false, settings: false, preview: false },
     info() {
       document.querySelector("#model-file-field").hidden = false;
       const models = session ? [{ key: "onnx", label, model: meta.source_model || "onnx", options: [] }] : [];
