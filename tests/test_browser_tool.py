@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_browser import ARTIFACTS, browser  # noqa: F401  (the module's Chromium, shared fixture)
+from test_browser import browser  # noqa: F401  (the Chromium fixture, shared)
 
 W, H = 320, 240
 BIG = 1024
@@ -188,7 +188,8 @@ def test_fill_click_shows_the_new_flats_at_once_then_the_result(page, server, gr
         page.wait_for_function(f"Number(document.querySelector('#result-canvas').dataset.previews) >= {k + 1}")
         ms, shown, answered = page.evaluate(f"""() => {{ const c = document.querySelector('#result-canvas');
             return [Number(c.dataset.previewAt) - window.clicks[{k}],
-                    Array.from(c.getContext('2d').getImageData({cx}, {cy}, 1, 1).data.slice(0, 3)), {RESULT_COUNT}]; }}""")
+                    Array.from(c.getContext('2d').getImageData({cx}, {cy}, 1, 1).data.slice(0, 3)),
+                    {RESULT_COUNT}]; }}""")
         assert tuple(shown) == rgb(colour)  # the clicked cell, in the flats, before the server answered
         assert answered == count
         times.append(ms)
@@ -243,6 +244,17 @@ def test_zoom_and_pan_then_paint_lands_on_the_image_pixel(page, server, circle):
     assert canvas_pixels(page, "#hints-canvas")[..., 3].sum() == hints[..., 3].sum()  # panning painted nothing
     page.mouse.click(*screen_point(page, 60.5, 40.5, (W, H)))
     assert canvas_pixels(page, "#hints-canvas")[40, 60, 3] == 255
+    # two fingers: a pinch zooms and pans, and the first finger's stroke is taken back
+    painted = canvas_pixels(page, "#hints-canvas")[..., 3].sum()
+    zoom0 = int(page.inner_text("#zoom-label").rstrip("%"))
+    page.evaluate("""([x, y]) => { const vp = document.querySelector('#drop');
+        const ev = (type, id, cx) => vp.dispatchEvent(new PointerEvent(type, { pointerId: id, pointerType: 'touch',
+            isPrimary: id === 11, clientX: cx, clientY: y, button: 0, buttons: 1, bubbles: true }));
+        ev('pointerdown', 11, x - 20); ev('pointermove', 11, x - 25); ev('pointerdown', 12, x + 20);
+        for (let k = 1; k <= 5; k++) { ev('pointermove', 11, x - 20 - 10 * k); ev('pointermove', 12, x + 20 + 10 * k); }
+        ev('pointerup', 11, x - 70); ev('pointerup', 12, x + 70); }""", list(start))
+    assert int(page.inner_text("#zoom-label").rstrip("%")) > zoom0 * 2  # fingers 40 px -> 140 px apart
+    assert canvas_pixels(page, "#hints-canvas")[..., 3].sum() == painted
     page.click("#zoom-fit")
     box = page.locator("#stack").bounding_box()
     panel = page.locator("#drop").bounding_box()
@@ -260,7 +272,8 @@ def test_a_reload_brings_the_work_back(page, server, circle):
     drag(page, [(100, 60), (220, 60)])
     page.click("[data-layer=hints]")
     page.wait_for_function("document.body.dataset.autosaved === document.body.dataset.gen")
-    hints, mask = (page.evaluate(f"document.querySelector('#{c}').toDataURL()") for c in ("hints-canvas", "mask-canvas"))
+    hints, mask = (page.evaluate(f"document.querySelector('#{c}').toDataURL()")
+                   for c in ("hints-canvas", "mask-canvas"))
     with page.expect_download() as dl:
         page.click("#save-hints")
     strokes = json.loads(Path(dl.value.path()).read_text())["strokes"]

@@ -52,7 +52,8 @@ def test_ora_layout_stack_and_layers(tmp_path):
         thumb = Image.open(io.BytesIO(z.read("Thumbnails/thumbnail.png")))
         assert max(thumb.size) == 256 and thumb.size == (256, 171)
         # the visible stack, composed as a paint program would, is the result
-        f, s, l_ = (read_png(z, f"data/{k}.png")[..., :3].astype(np.float32) / 255 for k in ("flat", "shading", "lines"))
+        f, s, l_ = (read_png(z, f"data/{k}.png")[..., :3].astype(np.float32) / 255
+                    for k in ("flat", "shading", "lines"))
         assert np.abs(f * s * l_ * 255 - np.asarray(src["composite"])).max() <= 1.0
 
 

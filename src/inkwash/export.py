@@ -240,8 +240,8 @@ def write_page(folder: str | Path, onnx_path: str | Path, overwrite: bool = Fals
         # the page loads model.onnx (+ model.json) beside it only where it is told to: the copy the server offers
         # has no model beside it
         page = (static / "onnx.html").read_text(encoding="utf-8")
-        index.write_text(page.replace('<body data-engine="onnx">', '<body data-engine="onnx" data-model="model.onnx">', 1),
-                         encoding="utf-8")
+        marked = page.replace('<body data-engine="onnx">', '<body data-engine="onnx" data-model="model.onnx">', 1)
+        index.write_text(marked, encoding="utf-8")
     if onnx_path.resolve() != (folder / "model.onnx").resolve():
         shutil.copyfile(onnx_path, folder / "model.onnx")
     if sidecar_path(onnx_path).resolve() != (folder / "model.json").resolve():

@@ -3,7 +3,9 @@
 // engine-server.js) and an exported ONNX model run in the browser (onnx.html, onnx-engine.js). Plain ES modules,
 // no build step. Work is kept in the browser (store.js) and comes back after a reload.
 
-import { Layer, canvasBlob, canvasOf, download, hexToRgb, normHex, rgbToHex, stampSegment, unionRect } from "./paint.js";
+import {
+  Layer, canvasBlob, canvasOf, download, hexToRgb, normHex, rgbToHex, stampSegment, unionRect,
+} from "./paint.js";
 import { View, attachGestures } from "./view.js";
 import { RegionMap } from "./regions.js";
 import { Palettes, extractPalette, flatColours } from "./palette.js";
@@ -164,7 +166,8 @@ async function openDrawing(blob, name, saved = null) {
     document.body.dataset.gen = String(++ui.gen);
     autosaveSoon();
   }
-  setStatus(saved ? `Your last session (${ui.name}) is back.` : "Paint colour strokes or fill regions; the result follows.");
+  setStatus(saved ? `Your last session (${ui.name}) is back.`
+    : "Paint colour strokes or fill regions; the result follows.");
   loadRegions();
   request(0);
   return true;
@@ -314,7 +317,11 @@ function pointerDown(e) {
     layer: ui.layer, before: layer.image.data.slice(), rect: null, last: [x, y], width, rgba: brushRGBA(),
     record: { color: $("#color").value, width: +width.toFixed(2), points: [[+x.toFixed(1), +y.toFixed(1)]] },
   };
-  e.currentTarget.setPointerCapture(e.pointerId);
+  try {
+    e.currentTarget.setPointerCapture(e.pointerId); // the stroke goes on outside the panel
+  } catch {
+    // a pointer the browser no longer tracks (it lifted already): the stroke ends with it
+  }
   extendStroke(x, y);
 }
 
@@ -388,7 +395,8 @@ function clearLayer(name) {
 
 /** Pick the colour under the pointer: a hint there, else the result as shown (coloured or flats). */
 function pickColour(x, y) {
-  const ix = Math.min(ui.width - 1, Math.max(0, Math.floor(x))), iy = Math.min(ui.height - 1, Math.max(0, Math.floor(y)));
+  const ix = Math.min(ui.width - 1, Math.max(0, Math.floor(x)));
+  const iy = Math.min(ui.height - 1, Math.max(0, Math.floor(y)));
   const hint = layers.hints.image.data.subarray((iy * ui.width + ix) * 4, (iy * ui.width + ix) * 4 + 4);
   let rgb = hint[3] ? [hint[0], hint[1], hint[2]] : null;
   if (!rgb && (ui.result || ui.previewShown)) {
@@ -482,7 +490,8 @@ async function paletteFromImage(file) {
     const bitmap = await createImageBitmap(file);
     const s = Math.min(1, 256 / Math.max(bitmap.width, bitmap.height));
     const c = canvasOf(bitmap, Math.max(1, Math.round(bitmap.width * s)), Math.max(1, Math.round(bitmap.height * s)));
-    const colours = extractPalette(c.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, c.width, c.height).data, 8);
+    const pixels = c.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, c.width, c.height).data;
+    const colours = extractPalette(pixels, 8);
     palettes.create(file.name.replace(/\.[^.]+$/, ""), colours);
     showPalettes();
     setStatus(`A palette of ${colours.length} colours from ${file.name}.`);
@@ -585,6 +594,7 @@ async function colorize(full = false) {
     const total = (performance.now() - job.t0) / 1000;
     const result = $("#result-canvas");
     result.dataset.count = String(Number(result.dataset.count) + 1);
+    result.dataset.gen = String(gen); // the edit it shows: current when equal to body[data-gen]
     endJob(job);
     const size = out.full ? "" : ` · preview at ${w}×${h}: Colour now for full size`;
     setStatus(`${out.model}: ${total.toFixed(2)} s (model ${Number(out.seconds).toFixed(2)} s)${size}`, "done");
@@ -654,7 +664,9 @@ function updateButtons() {
   const loaded = ui.width > 0, result = Boolean(ui.result);
   $("#undo").disabled = !ui.undo.length;
   $("#redo").disabled = !ui.redo.length;
-  for (const id of ["#clear-hints", "#clear-mask", "#save-hints", "#save-mask", "#save-lines", "#close"]) $(id).disabled = !loaded;
+  for (const id of ["#clear-hints", "#clear-mask", "#save-hints", "#save-mask", "#save-lines", "#close"]) {
+    $(id).disabled = !loaded;
+  }
   for (const id of ["#save-result", "#save-flat", "#use-base", "#palette-result"]) $(id).disabled = !result;
   $("#save-shading").disabled = !(result && ui.result.shading);
   $("[data-view=shading]").disabled = !(result && ui.result.shading);
@@ -986,7 +998,9 @@ function wire() {
   $("#gap").addEventListener("input", showSettings);
   $("#shading").addEventListener("input", (e) => { e.target.dataset.touched = "1"; showSettings(); });
   $("#light").addEventListener("input", showSettings);
-  for (const id of ["#unhinted", "#shade", "#shading", "#light", "#lock"]) $(id).addEventListener("change", settingChanged);
+  for (const id of ["#unhinted", "#shade", "#shading", "#light", "#lock"]) {
+    $(id).addEventListener("change", settingChanged);
+  }
 
   $("#undo").addEventListener("click", undo);
   $("#redo").addEventListener("click", redo);

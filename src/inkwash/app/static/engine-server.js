@@ -90,7 +90,8 @@ export function createServerEngine({ onStatus }) {
       form.append("lineart", lineartBlob, "lineart.png");
       if (gap !== undefined && gap !== null) form.append("gap", String(gap));
       const r = await post("api/regions", form, signal, onStatus);
-      return { blob: await r.blob(), n: Number(r.headers.get("X-Inkwash-Regions")), gap: Number(r.headers.get("X-Inkwash-Gap")) };
+      const n = Number(r.headers.get("X-Inkwash-Regions")), used = Number(r.headers.get("X-Inkwash-Gap"));
+      return { blob: await r.blob(), n, gap: used };
     },
   };
 }

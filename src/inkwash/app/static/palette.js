@@ -32,7 +32,8 @@ export class Palettes {
 
   save() {
     try {
-      this.storage.setItem(STORAGE_KEY, JSON.stringify({ sets: this.sets, current: this.current, recent: this.recent }));
+      const kept = { sets: this.sets, current: this.current, recent: this.recent };
+      this.storage.setItem(STORAGE_KEY, JSON.stringify(kept));
     } catch {
       // storage full or disabled: palettes still work for this visit
     }
@@ -112,7 +113,9 @@ export function extractPalette(data, k = 8, maxSamples = 20000) {
   const n = data.length / 4;
   const stride = Math.max(1, Math.floor(n / maxSamples));
   const pts = [];
-  for (let i = 0; i < n; i += stride) if (data[i * 4 + 3] >= 128) pts.push([data[i * 4], data[i * 4 + 1], data[i * 4 + 2]]);
+  for (let i = 0; i < n; i += stride) {
+    if (data[i * 4 + 3] >= 128) pts.push([data[i * 4], data[i * 4 + 1], data[i * 4 + 2]]);
+  }
   if (!pts.length) return [];
   let seed = 12345;
   const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
@@ -145,7 +148,8 @@ export function extractPalette(data, k = 8, maxSamples = 20000) {
     }
     for (let j = 0; j < centres.length; j++) if (counts[j]) centres[j] = sums[j].map((s) => s / counts[j]);
   }
-  const order = centres.map((c, j) => ({ c, count: counts[j] })).filter((e) => e.count).sort((a, b) => b.count - a.count);
+  const order = centres.map((c, j) => ({ c, count: counts[j] })).filter((e) => e.count)
+    .sort((a, b) => b.count - a.count);
   const out = [];
   for (const { c } of order) {
     const rgb = c.map((v) => Math.round(v));

@@ -16,7 +16,7 @@ export class RegionMap {
     this.ink = new Uint8Array(size);
     // each region's box over `near` (its paper and the ink whose colour it gives): fills scan only that
     const box = new Int32Array((n + 1) * 4);
-    for (let r = 0; r <= n; r++) { box[r * 4] = width; box[r * 4 + 1] = height; box[r * 4 + 2] = -1; box[r * 4 + 3] = -1; }
+    for (let r = 0; r <= n; r++) box.set([width, height, -1, -1], r * 4);
     for (let y = 0, i = 0; y < height; y++) {
       for (let x = 0; x < width; x++, i++) {
         const v = (packed[i * 4] << 16) | (packed[i * 4 + 1] << 8) | packed[i * 4 + 2];

@@ -139,7 +139,11 @@ export function attachGestures(view, viewport, { isPanKey, onPinchStart }) {
     }
     if (e.button === 1 || (e.button === 0 && isPanKey())) {
       pan = { x: e.clientX, y: e.clientY, id: e.pointerId };
-      viewport.setPointerCapture(e.pointerId);
+      try {
+        viewport.setPointerCapture(e.pointerId);
+      } catch {
+        // the pointer is gone already; panning ends with its next event
+      }
       viewport.classList.add("panning");
       e.preventDefault();
       e.stopImmediatePropagation(); // not a stroke
