@@ -144,8 +144,10 @@ def _split(regions: Regions, r: int, seeds: np.ndarray, tol: float, colours: np.
     seeds: (H,W) int32 colour id of each stroke pixel that counts, -1 elsewhere. Returns the pixel count per
     colour in `colours` (k,).
     """
-    y0, x0, y1, x1 = (int(v) for v in regions.bbox[r])
-    active = regions.labels[y0:y1, x0:x1] == r
+    inside = regions.labels == r  # its box from one comparison: no scipy import on a colorize's path
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    active = inside[y0:y1, x0:x1]
     local = np.full(palette.shape[0], -1, np.int32)
     local[colours] = np.arange(colours.size)
     s = seeds[y0:y1, x0:x1]
