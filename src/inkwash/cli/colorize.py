@@ -129,7 +129,9 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
                                        markup=True, highlight=False)
             try:
                 inputs = prepare(path, hints, companion(path, "mask"))
-                write_layers(colorizer.colorize_inputs(inputs, seed, **sampling), out, layers, overwrite)
+                wanted = None if layers else ("composite",)
+                write_layers(colorizer.colorize_inputs(inputs, seed, wanted=wanted, **sampling), out, layers,
+                             overwrite)
             except InkwashError as exc:
                 failed.append((rel, str(exc)))
             except Exception as exc:  # noqa: BLE001 - one broken file must not lose the rest of the batch
@@ -309,6 +311,8 @@ def colorize(
     if hints is None and spec.capabilities.needs_hints:
         _warn(f"no --hints: {spec.name} fills regions from hint strokes, so the lineart stays uncoloured")
     colorizer = Colorizer(spec.open(weights, **options), settings=settings)
-    written = [p for o, s in outs for p in write_layers(colorizer.colorize_inputs(inputs, s, **sampling), o,
+    wanted = None if layers else ("composite",)
+    written = [p for o, s in outs for p in write_layers(colorizer.colorize_inputs(inputs, s, wanted=wanted,
+                                                                                  **sampling), o,
                                                         layers, overwrite)]
     _console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)

@@ -190,8 +190,9 @@ def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None 
                  proposal: np.ndarray | None = None) -> Flats:
     """The flat colour layer of a drawing's regions from hint strokes.
 
-    hints: (H,W,4) float RGB in [0,1] + mask in {0,1}; proposal: (H,W,3) float in [0,1], a model's colours
-    (needed by unhinted="model" only). Returns Flats; see the module doc for the rules.
+    hints: (H,W,4) float RGB in [0,1] + mask in {0,1}; proposal (needed by unhinted="model" only): a model's
+    colours, (H,W,3) float in [0,1], or already one colour per region, (n+1,3) (e.g. `region_medians` computed
+    once for several uses, or a reference frame's matched colours). Returns Flats; see the module doc for the rules.
     """
     cfg = config or FlatConfig()
     if cfg.unhinted not in UNHINTED:
@@ -204,8 +205,8 @@ def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None 
         if proposal is None:
             raise InkwashError("unhinted='model' needs a model's colours: pick a learned method, or leave unhinted "
                                "regions to 'neighbour' or 'paper'")
-        if np.shape(proposal) != (h, w, 3):
-            raise ValueError(f"proposal of shape {np.shape(proposal)}: expected {(h, w, 3)}")
+        if np.shape(proposal) not in ((h, w, 3), (regions.n + 1, 3)):
+            raise ValueError(f"proposal of shape {np.shape(proposal)}: expected {(h, w, 3)} or {(regions.n + 1, 3)}")
     n = regions.n
     hint_at, hint_col, palette = stroke_colours(hints, cfg.colour_tolerance)
     tol = max(cfg.cross_tolerance, cfg.cross_tolerance * min(h, w) / 512.0)
@@ -228,8 +229,9 @@ def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None 
     if cfg.unhinted == "neighbour":
         _neighbour_fill(regions, source, region_colour, todo, cfg)
     elif cfg.unhinted == "model":
-        med = region_medians(regions, np.asarray(proposal, np.float32), margin_px(regions, cfg.line_margin),
-                             cfg.min_median_pixels)
+        proposal = np.asarray(proposal, np.float32)
+        med = proposal if proposal.shape == (n + 1, 3) else region_medians(
+            regions, proposal, margin_px(regions, cfg.line_margin), cfg.min_median_pixels)
         region_colour[todo] = med[todo]
         source[todo] = MODEL
 
