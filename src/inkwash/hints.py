@@ -102,7 +102,7 @@ def hints_from_image(img: Image.Image, size: tuple[int, int], where: str = "hint
     out[mask, 3] = 255
     if (img.width, img.height) != tuple(size):
         out = np.asarray(Image.fromarray(out, "RGBA").resize(size, Image.Resampling.NEAREST))
-    return out.astype(np.float32) / 255.0
+    return np.divide(out, np.float32(255.0), dtype=np.float32)  # one (H,W,4) allocation: 268 MB at 4K
 
 
 # ----------------------------------------------------------------------------------------------- public
@@ -116,7 +116,7 @@ def load_hints(source: str | os.PathLike | Image.Image | np.ndarray, size: tuple
             raise InkwashError(f"hint array of shape {source.shape} ({source.dtype}): expected (H, W, 4) numbers "
                                "with RGB + mask")
         if source.dtype == np.uint8:
-            arr = source.astype(np.float32) * np.float32(1.0 / 255.0)
+            arr = np.divide(source, np.float32(255.0), dtype=np.float32)
         else:
             arr = np.array(source, np.float32)
             if not np.isfinite(arr).all():  # NaN would reach the model; checked first: cleaning 4K costs a second

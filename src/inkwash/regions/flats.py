@@ -71,13 +71,15 @@ def stroke_colours(hints: np.ndarray, tolerance: float, max_labels: int = 250
     """Hint pixels and their merged colours, as LazyBrush's `stroke_labels` (same greedy merge, same ids), but
     from packed 24-bit colours: a 1-D unique instead of a row-wise one (~10x faster on a 2048 px hint map).
 
-    hints: (H,W,4). Returns (flat index (P,) int64, colour id (P,) int32, palette (L,3) float32 in [0,1]).
+    hints: (H,W,4) float in [0,1], or uint8 levels. Returns (flat index (P,) int64, colour id (P,) int32,
+    palette (L,3) float32 in [0,1]).
     """
     flat = hints.reshape(-1, hints.shape[-1])
-    at = np.flatnonzero(hints[..., 3] > 0.5)
+    eight_bit = hints.dtype == np.uint8
+    at = np.flatnonzero(hints[..., 3] > (127 if eight_bit else 0.5))
     if at.size == 0:
         return at, np.zeros(0, np.int32), np.zeros((0, 3), np.float32)
-    q = (np.clip(flat[at, :3], 0, 1) * 255.0 + 0.5).astype(np.int32)
+    q = flat[at, :3].astype(np.int32) if eight_bit else (np.clip(flat[at, :3], 0, 1) * 255.0 + 0.5).astype(np.int32)
     key = (q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2]
     keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
     colours = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1).astype(np.float32)
@@ -190,7 +192,7 @@ def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None 
                  proposal: np.ndarray | None = None) -> Flats:
     """The flat colour layer of a drawing's regions from hint strokes.
 
-    hints: (H,W,4) float RGB in [0,1] + mask in {0,1}; proposal (needed by unhinted="model" only): a model's
+    hints: (H,W,4) float RGB in [0,1] + mask in {0,1}, or uint8 levels; proposal (for unhinted="model"): a model's
     colours, (H,W,3) float in [0,1], or already one colour per region, (n+1,3) (e.g. `region_medians` computed
     once for several uses, or a reference frame's matched colours). Returns Flats; see the module doc for the rules.
     """
