@@ -82,7 +82,7 @@ class Shape:
     id: str | None
     fill: Paint
     stroke: Paint
-    drawn: bool  # drawn in the document flow (False: inside a marker, drawn through the paths that use it)
+    where: str  # "flow": drawn where it stands; "marker": drawn by the paths using its marker; "defs": never drawn
     element: ET.Element = field(repr=False, compare=False, default=None)
 
 
@@ -279,7 +279,7 @@ class _Resolver:
             p.cls = "glaze"
         return p
 
-    def walk(self, node, alpha: float, drawn: bool, repaint: bool, hidden: bool) -> None:
+    def walk(self, node, alpha: float, where: str, repaint: bool, hidden: bool) -> None:
         tag = node.tag
         hidden = hidden or node.get("display") == "none"
         if node.children:  # a group's opacity applies to everything in it
@@ -288,15 +288,17 @@ class _Resolver:
             visible = not hidden and node.get("visibility", "visible") != "hidden"
             fill = self.paint(node, "fill", alpha) if visible and tag != "line" else Paint()
             stroke = self.paint(node, "stroke", alpha) if visible else Paint()
-            self.shapes.append(Shape(tag, node.get("id"), fill, stroke, drawn, node.element.etree_element))
-        elif tag == "image" and drawn and not hidden:
+            self.shapes.append(Shape(tag, node.get("id"), fill, stroke, where, node.element.etree_element))
+        elif tag == "image" and where == "flow" and not hidden:
             self.images += 1
-        if tag in NOT_DRAWN:
-            drawn = False
+        if tag == "marker" and where == "flow":
+            where = "marker"
+        elif tag in NOT_DRAWN:
+            where = "defs"
         if tag in NO_REPAINT:
             repaint = False
         for child in node.children:
-            self.walk(child, alpha, drawn, repaint, hidden)
+            self.walk(child, alpha, where, repaint, hidden)
 
 
 def _rewrite(el: ET.Element, which: str, value: str | None, opacity: float | None) -> None:
@@ -367,11 +369,16 @@ class Drawing:
                     el.set("style", style)
 
     def paint_order(self, rule: InkRule | None = None) -> dict:
-        """The per-drawing record: painted shapes in paint order with the class and colour of fill and stroke."""
-        columns = ["tag", "id", "fill", "fill_rgb", "fill_alpha", "stroke", "stroke_rgb", "stroke_alpha", "drawn"]
+        """The per-drawing record: drawn shapes in paint order with the class and colour of fill and stroke.
+
+        Shapes inside markers are listed where the marker is defined ("where": "marker"); shapes only referenced
+        (in <defs>, copied by a <use> into the flow) appear as their copies.
+        """
+        columns = ["tag", "id", "fill", "fill_rgb", "fill_alpha", "stroke", "stroke_rgb", "stroke_alpha", "where"]
+        drawn = [s for s in self.shapes if s.where != "defs"]
         rows = [[s.tag, s.id, s.fill.cls, s.fill.rgb, round(s.fill.alpha, 3), s.stroke.cls, s.stroke.rgb,
-                 round(s.stroke.alpha, 3), s.drawn] for s in self.shapes]
-        counts = {c: sum(1 for s in self.shapes for p in (s.fill, s.stroke) if p.cls == c) for c in PAINT_CLASSES}
+                 round(s.stroke.alpha, 3), s.where] for s in drawn]
+        counts = {c: sum(1 for s in drawn for p in (s.fill, s.stroke) if p.cls == c) for c in PAINT_CLASSES}
         return {"version": 1, "ink_rule": asdict(rule or InkRule()), "counts": counts, "images": self.images,
                 "uses_expanded": self.uses, "columns": columns, "shapes": rows}
 
@@ -387,12 +394,12 @@ def analyse(data: bytes, url: str | None = None, rule: InkRule | None = None) ->
     tree = Tree(bytestring=ET.tostring(root), url=url)
     resolver = _Resolver(rule)
     resolver.collect_servers(tree)
-    resolver.walk(tree, 1.0, True, True, False)
+    resolver.walk(tree, 1.0, "flow", True, False)
     return Drawing(tree.xml_tree, resolver.shapes, resolver.images, uses)
 
 
 def count_paints(drawing: Drawing) -> dict[str, int]:
     """How many drawn fills and strokes fall in each class (a quick look at a drawing)."""
-    return {c: sum(1 for s in drawing.shapes if s.drawn for p in (s.fill, s.stroke) if p.cls == c)
+    return {c: sum(1 for s in drawing.shapes if s.where != "defs" for p in (s.fill, s.stroke) if p.cls == c)
             for c in PAINT_CLASSES}
 
