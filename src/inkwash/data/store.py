@@ -126,7 +126,8 @@ class ImageStore:
         try:
             return json.loads(self._read(self.items[i], self._member(i, name)))
         except json.JSONDecodeError as exc:
-            raise InkwashError(f"{self.root}: record {name!r} of item {self.items[i]['id']} is unreadable ({exc})")
+            raise InkwashError(f"{self.root}: record {name!r} of item {self.items[i]['id']} is unreadable ({exc}); "
+                               "rebuild the dataset") from None
 
     def __getstate__(self):  # picklable for DataLoader workers
         state = self.__dict__.copy()

@@ -31,6 +31,7 @@ The content of clip paths, masks and patterns keeps its paints in every variant 
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from xml.etree import ElementTree as ET
@@ -100,6 +101,12 @@ def _float(value, default: float = 1.0) -> float:
         return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
     except (TypeError, ValueError):
         return default
+
+
+def _length(value, default: float = 1.0) -> float:
+    """The number of an SVG length ("2", "0.5px", "1e-1mm"): only its sign and zero matter here."""
+    match = re.match(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)", str(value))
+    return float(match.group(1)) if match else default
 
 
 def _hex(rgb) -> str:
@@ -244,7 +251,7 @@ class _Resolver:
         from cairosvg.helpers import paint as split_paint
 
         value = node.get(which, "black" if which == "fill" else None)
-        if which == "stroke" and _float(node.get("stroke-width", 1), 1.0) <= 0:
+        if which == "stroke" and _length(node.get("stroke-width", 1)) <= 0:
             return Paint()
         source, fallback = split_paint(value)
         own = min(max(_float(node.get(f"{which}-opacity", 1)), 0.0), 1.0)
