@@ -159,7 +159,7 @@ def openclipart_outlines_cmd(
     from inkwash.data.outlines import OutlineConfig, prepare_outlines
 
     _check_jobs(jobs)
-    cfg = _config(short_side, short_side, test_fraction, None, grayscale, False)  # renders: never under short_side
+    cfg = _config(short_side, short_side // 2, test_fraction, None, grayscale, False)  # as `data openclipart`
     summary = prepare_outlines(dst, root=root, debs=deb, cfg=cfg, ocfg=OutlineConfig(line_filter=lines), jobs=jobs,
                                keep_work=keep_work, command=_command(ctx))
     _print_summary(summary)
