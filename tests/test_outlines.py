@@ -114,11 +114,12 @@ def test_gradient_fill_becomes_its_mean_stop_colour(tmp_path):
 
 def test_ink_rule_and_gradient_mean():
     rule = InkRule()
-    for dark in ("#000000", "#333333", "#3d2b1f", "#555555"):  # black, dark grey, dark brown
-        assert darkness(dark) <= rule.fill_score
-    for colour in ("#000080", "#800000", "#ff0000", "#e02020", "#ffffff"):  # navy and maroon stay colours
-        assert darkness(colour) > rule.fill_score
-    assert darkness("#800000") <= rule.stroke_score  # ... but a maroon stroke is a (coloured) line
+    for dark in ("#000000", "#333333", "#3d2b1f", "#555555"):  # black, dark grey, greyish dark brown
+        assert rule.is_dark(dark, "fill") and rule.is_dark(dark, "stroke")
+    for colour in ("#49270d", "#4f0800", "#000080", "#800000", "#ff0000", "#e02020", "#ffffff"):
+        assert not rule.is_dark(colour, "fill")  # dark brown, dark red, navy and maroon bodies stay colours
+    assert rule.is_dark("#800000", "stroke") and not rule.is_dark("#ff0000", "stroke")  # a maroon outline is ink
+    assert darkness("#000000") == 0.0 and darkness("#ffffff") == pytest.approx(100.0, abs=0.01)
     rgb, a = gradient_mean([(0.0, (1.0, 0.0, 0.0), 1.0), (1.0, (0.0, 0.0, 1.0), 1.0)])
     assert np.allclose(rgb, (0.5, 0.0, 0.5)) and a == 1.0
     # colour held flat before the first stop: red over [0, 0.5], then red->blue over [0.5, 1]
@@ -202,7 +203,7 @@ def test_curation_reasons_and_layout(dataset, root):
         assert truth.size == lines.size == flats.size == (64, 64)
         assert store.record(i, "paint")["counts"]["ink"] >= 1
     card = (dataset / "DATASET.md").read_text()
-    for text in ("Ink rule", "faint-outlines", "mostly-gradient", "| raster | 1 |", "L\\* + C\\*/2"):
+    for text in ("Ink rule", "faint-outlines", "mostly-gradient", "| raster | 1 |", "L\\* + 1 C\\* <= 40"):
         assert text in card
 
 

@@ -54,6 +54,8 @@ def evaluate(
     and adding a --model reuses the others.
 
     On real outlines: inkwash evaluate --data data/ocal-outlines --lineart outline --hints hand --model lazybrush -o r/
+    (an outline dataset from `inkwash data openclipart-outlines`; the full hints are then its true flats).
+
     Without --fid-weights / --lpips-weights, offline networks are used and named in the report; their
     numbers rank models against each other but are not comparable with published ones.
     """

@@ -36,7 +36,7 @@ from inkwash.errors import InkwashError
 KIND = "outlines"
 LAYERS = ("lines", "flats")
 RECORDS = ("paint",)
-RENDER_VERSION = 1  # bump when the renders change: cached items are then rendered again
+RENDER_VERSION = 2  # bump when the renders change: cached items are then rendered again
 ITEM_KEYS = ("lines_ink", "lines_dark", "outlined", "gradient_fraction", "flat_error", "colour_fraction")
 CLASS_RGB = np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]], np.float32)
 CLASS_NAMES = ("paper", "ink", "colour", "gradient", "pattern")  # svgpaint.CLASS_COLOURS, in CLASS_RGB's order
@@ -71,7 +71,8 @@ class OutlineConfig:
     def loader_key(self) -> str:
         """What the renders depend on (the filters' thresholds are applied later and are not in it)."""
         ink = self.ink
-        return f"outlines/{RENDER_VERSION}|{ink.fill_score}|{ink.stroke_score}|{ink.min_alpha}|{self.classes_side}"
+        return (f"outlines/{RENDER_VERSION}|{ink.fill_score}|{ink.fill_chroma}|{ink.stroke_score}|"
+                f"{ink.stroke_chroma}|{ink.min_alpha}|{self.classes_side}")
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -212,11 +213,13 @@ def _card(items: list[dict], ocfg: OutlineConfig) -> str:
         "- `ID.paint.json` **paint**: the drawn elements in paint order, the class and colour of each fill and "
         "stroke (ink / colour / gradient / pattern / glaze / none), and the painted area per class.",
         "",
-        f"**Ink rule**: a solid paint is ink when it is dark, L\\* + C\\*/2 <= {ink.fill_score:g} for fills "
-        f"(black, dark greys to about #5c5c5c, dark browns; navy and maroon stay colours) and <= "
-        f"{ink.stroke_score:g} for strokes (a stroke is a line by construction, so dark coloured outlines count), "
-        f"and its effective opacity (group x element x paint) is at least {ink.min_alpha:g}; lighter translucent "
-        "paints are glazes (shadows, highlights), kept only in the truth. A gradient is ink when all its stops are.",
+        f"**Ink rule**: a solid paint is ink when it is dark and opaque: L\\* + {ink.fill_chroma:g} C\\* <= "
+        f"{ink.fill_score:g} for fills (near-black and near-neutral: black, dark greys to about #5c5c5c, greyish "
+        f"dark browns such as #3d2b1f; dark reds, greens, navy and saturated browns stay colours), L\\* + "
+        f"{ink.stroke_chroma:g} C\\* <= {ink.stroke_score:g} for strokes (a stroke is a line by construction, so "
+        f"dark coloured outlines such as maroon count), with an effective opacity (group x element x paint) of at "
+        f"least {ink.min_alpha:g}. Lighter translucent paints and dark gradients fading to transparent are glazes "
+        "(shadows, highlights), kept only in the truth. A gradient is ink when all its stops are dark and opaque.",
         "",
         f"**Outline filters**: at least {ocfg.min_ink_fraction:.1%} of the lines render darker than "
         f"{ocfg.ink_level}/255 (else no-outlines), at least {ocfg.min_dark_fraction:.1%} darker than "
