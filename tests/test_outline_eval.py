@@ -28,7 +28,8 @@ def square(size: int = 64):
 
 
 def de(a, b) -> float:
-    return float(deltaE_ciede2000(rgb2lab(np.asarray(a, float)[None, None]), rgb2lab(np.asarray(b, float)[None, None]))[0, 0])
+    lab = [rgb2lab(np.asarray(c, float)[None, None]) for c in (a, b)]
+    return float(deltaE_ciede2000(*lab)[0, 0])
 
 
 def test_colour_error_is_the_ciede2000_on_coloured_pixels_only():

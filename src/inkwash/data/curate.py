@@ -526,7 +526,8 @@ def prepare_sources(sources: list[Source], dst: str | Path, cfg: CurateConfig | 
                options=card_options)
     splits = dict(Counter(it["split"] for it in items))
     index = {"format": FORMAT, "short_side": cfg.short_side, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-             "source": source_label, "licence": licence, "command": command, "options": {**asdict(cfg), **(card_options or {})},
+             "source": source_label, "licence": licence, "command": command,
+             "options": {**asdict(cfg), **(card_options or {})},
              "counts": {"kept": len(items), "splits": splits, "rejected": dict(rejected.most_common())},
              **(extra_meta or {}), "items": items}
     _write_json(dst / "index.json", index)

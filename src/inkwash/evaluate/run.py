@@ -238,7 +238,8 @@ class Evaluation:
         outline = cfg.lineart == "outline"
         if (outline or cfg.hints == "hand") and not has_outlines(self.store):
             raise InkwashError(f"{data}: --lineart outline and --hints hand need an outline dataset; build one with "
-                               "`inkwash data openclipart-outlines DST`, or evaluate with --lineart xdog --hints strokes")
+                               "`inkwash data openclipart-outlines DST`, or evaluate with --lineart xdog "
+                               "--hints strokes")
         self.dataset = ColorizationDataset(self.store, size=cfg.size, train=False, hints=cfg.hints, seed=cfg.seed,
                                            lineart=cfg.lineart, with_flats=outline)
         self.models = {slug(m): m for m in dict.fromkeys(models)}
