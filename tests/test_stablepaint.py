@@ -147,6 +147,8 @@ def test_cli_variations_write_one_file_per_seed(runs, tmp_path, cli):
     assert code == 0, err
     v1, v2 = (np.asarray(Image.open(tmp_path / f"out_v{i}.png")) for i in (1, 2))
     assert v1.shape == (S, S, 3) and not np.array_equal(v1, v2) and not out.exists()
+    sheet = np.asarray(Image.open(tmp_path / "out_variations.png"))  # the two side by side, 8 px apart
+    assert np.array_equal(sheet[8:8 + S, 8:8 + S], v1) and np.array_equal(sheet[8:8 + S, 16 + S:16 + 2 * S], v2)
     code, _, err = cli(["colorize", str(lines), "--hints", str(hints), "--model", str(runs[0]["noise"]),
                         "--variations", "2", "-o", str(out)])
     assert code == 2 and "already exists" in err

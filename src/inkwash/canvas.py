@@ -43,7 +43,8 @@ def working_size(h: int, w: int, short: int, multiple: int = 16) -> tuple[int, i
 
 
 def downsample_hints(hints: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(H,W,4) hint map -> (h,w,4) without losing thin strokes or mixing their colours with paper.
+    """(H,W,4) hint map (float in [0,1], or uint8 levels) -> (h,w,4) float32 in [0,1], without losing thin strokes
+    or mixing their colours with paper.
 
     A target pixel is hinted when any source pixel under it is; its colour is the mean of the hinted
     source pixels only (area averaging of colour*mask divided by that of the mask).
@@ -51,6 +52,8 @@ def downsample_hints(hints: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     import cv2
 
     h, w = size
+    if hints.dtype == np.uint8:
+        hints = np.divide(hints, np.float32(255.0), dtype=np.float32)
     if hints.shape[:2] == (h, w):
         return np.asarray(hints, np.float32)
     m = hints[..., 3:4].astype(np.float32)
@@ -63,7 +66,7 @@ def downsample_hints(hints: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def encode_hints(hints: np.ndarray) -> np.ndarray:
-    """(..., 4) hints, RGB in [0,1] + mask -> the networks' layout: RGB in [-1,1] where hinted and 0 elsewhere,
+    """(..., 4) hints, RGB in [0,1] + mask (float) -> the networks' layout: RGB in [-1,1] where hinted, 0 elsewhere,
     mask in {0,1} (thesis IV.2.2.1, as every model trains). float32, channels last."""
     hints = np.asarray(hints, np.float32)
     m = hints[..., 3:4]
@@ -118,7 +121,7 @@ def to_canvas(lines: np.ndarray, hints: np.ndarray, mask: np.ndarray | None = No
         content = (min(h, max(1, round(H * scale))), min(w, max(1, round(W * scale))))
     quarter = (max(1, content[0] // hint_scale), max(1, content[1] // hint_scale))
     hint_canvas = np.zeros((h // hint_scale, w // hint_scale, 4), np.float32)
-    hint_canvas[: quarter[0], : quarter[1]] = downsample_hints(np.asarray(hints, np.float32), quarter)
+    hint_canvas[: quarter[0], : quarter[1]] = downsample_hints(np.asarray(hints), quarter)
     m = b = None
     if inpaints:
         if mask is None or base is None:  # nothing to keep: colour the whole lineart (a first pass)
@@ -130,16 +133,19 @@ def to_canvas(lines: np.ndarray, hints: np.ndarray, mask: np.ndarray | None = No
     return Canvas(_fit(lines, content, (h, w), 1.0), hint_canvas, m, b, content, (H, W))
 
 
-def from_canvas(colour: np.ndarray, canvas: Canvas) -> np.ndarray:
-    """A model's (h,w,3) output -> (H,W,3) float32 in [0,1] at the lineart's size (content cropped, bicubic)."""
+def from_canvas(colour: np.ndarray, canvas: Canvas, dtype: type = np.float32) -> np.ndarray:
+    """A model's (h,w,3) output -> (H,W,3) at the lineart's size (content cropped, bicubic): float32 in [0,1], or
+    uint8 levels with dtype=np.uint8 (resized as 8-bit: a quarter of the memory at full resolution)."""
     import cv2
 
     ch, cw = canvas.content
     H, W = canvas.size
-    out = np.asarray(colour, np.float32)[:ch, :cw]
-    if out.shape[:2] != (H, W):
+    out = np.clip(np.asarray(colour, np.float32)[:ch, :cw], 0.0, 1.0)
+    if dtype == np.uint8:
+        out = cv2.convertScaleAbs(out, alpha=255.0)
+    if out.shape[:2] != (H, W):  # OpenCV saturates 8-bit cubic overshoot; float overshoot is clipped below
         out = cv2.resize(np.ascontiguousarray(out), (W, H), interpolation=cv2.INTER_CUBIC).reshape(H, W, 3)
-    return np.clip(out, 0.0, 1.0)
+    return out if dtype == np.uint8 else np.clip(out, 0.0, 1.0, out=out)
 
 
 __all__ = ["Canvas", "working_size", "downsample_hints", "encode_hints", "fill_line_pixels", "to_canvas", "from_canvas"]

@@ -19,6 +19,7 @@ capabilities (see inkwash.models.spec); the model stage is the only model-specif
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,10 @@ MAX_ASPECT_MISMATCH = 0.1  # relative aspect difference beyond which a mask or b
 
 # ---------------------------------------------------------------------------------------------- helpers
 def _to_uint8(a: np.ndarray) -> np.ndarray:
-    return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """float in [0,1] -> uint8, rounded and saturated (OpenCV: one pass, no temporaries)."""
+    import cv2
+
+    return cv2.convertScaleAbs(np.asarray(a, np.float32), alpha=255.0)
 
 
 def _as_image(source: ImageLike, what: str) -> Image.Image:
@@ -108,6 +112,36 @@ def resolve_model(name_or_path: str | os.PathLike) -> tuple[Any, Path | None]:
     return registry.get(saved.name), saved.folder
 
 
+def _value(text: str) -> Any:
+    low = text.strip().lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    if low in ("none", "auto"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def parse_key(key: str) -> tuple[str, dict[str, Any]]:
+    """"NAME:k=v,k=v" -> (NAME, {k: v}); a plain name or path (even with ':' in it) -> (it, {})."""
+    name, sep, rest = str(key).rpartition(":")
+    if not sep or "=" not in rest:
+        return str(key), {}
+    options = {}
+    for part in rest.split(","):
+        k, eq, v = part.partition("=")
+        if not eq or not k.strip():
+            raise InkwashError(f"{key!r}: settings are key=value pairs after ':' (e.g. lazybrush:unhinted=paper)")
+        options[k.strip()] = _value(v)
+    return name, options
+
+
 # ---------------------------------------------------------------------------------------------- stages
 UNHINTED = ("paper", "neighbour", "model")
 SHADES = ("soft", "cel", "model")
@@ -162,8 +196,9 @@ class Settings:
 class Inputs:
     """A colorize's checked inputs, all at the lineart's size (H,W).
 
-    lines_img: the normalised "L" lineart; lines: (H,W) float32 in [0,1], 1 = paper; hints: (H,W,4) RGB in [0,1] +
-    mask in {0,1}; mask: (H,W,1) in [0,1] or None (everything); base: (H,W,3) in [0,1] or None (the lineart).
+    lines_img: the normalised "L" lineart; lines: (H,W) float32 in [0,1], 1 = paper; hints: (H,W,4) uint8, RGB levels
+    + mask 0/255 (8-bit: a quarter of float32's 268 MB at 4096 px; hint colours are 8-bit anyway); mask: (H,W,1) in
+    [0,1] or None (everything); base: (H,W,3) in [0,1] or None (the lineart).
     """
 
     lines_img: Image.Image
@@ -184,7 +219,10 @@ def prepare(lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike 
     lines_img = load_lineart(lineart)
     size = lines_img.size
     lines = lineart_array(lines_img)
-    hint_map = load_hints(hints, size) if hints is not None else np.zeros(lines.shape + (4,), np.float32)
+    if hints is None:
+        hint_map = np.zeros(lines.shape + (4,), np.uint8)
+    else:
+        hint_map = _to_uint8(load_hints(hints, size))
     m = load_mask(mask, size) if mask is not None else None
     keep = load_base(base, size) if base is not None else None
     if keep is not None and m is None:
@@ -192,8 +230,10 @@ def prepare(lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike 
     return Inputs(lines_img, lines, hint_map, m, keep)
 
 
-def paint(model: Any, inputs: Inputs, seed: int | None = None, **sampling: Any) -> np.ndarray:
-    """Stage 2: the model on its canvas and back -> colour (H,W,3) float32 in [0,1] at the lineart's size."""
+def paint(model: Any, inputs: Inputs, seed: int | None = None, dtype: type = np.float32,
+          **sampling: Any) -> np.ndarray:
+    """Stage: the model on its canvas and back -> colour (H,W,3) at the lineart's size: float32 in [0,1], or uint8
+    levels (dtype=np.uint8: what region medians and shading need, at a quarter of the memory)."""
     caps = model.spec.capabilities
     unsupported = sorted(set(sampling) - set(model.spec.sampling))
     if unsupported:
@@ -202,7 +242,7 @@ def paint(model: Any, inputs: Inputs, seed: int | None = None, **sampling: Any) 
     canvas = to_canvas(inputs.lines, inputs.hints, inputs.mask, inputs.base, resolution=model.resolution,
                        multiple=model.multiple, hint_scale=model.hint_scale, inpaints=caps.inpaints)
     out = model.run(canvas, seed, **sampling) if sampling else model.run(canvas, seed)
-    return from_canvas(out, canvas)
+    return from_canvas(out, canvas, dtype)
 
 
 def regions_of(inputs: Inputs, settings: Settings) -> Any:
@@ -219,33 +259,49 @@ def flats(regions: Any, inputs: Inputs, unhinted: str, proposal: np.ndarray | No
     return flat_colours(regions, inputs.hints, FlatConfig(unhinted=unhinted), proposal=proposal)
 
 
-def shade(regions: Any, fl: Any, raw: np.ndarray | None, style: str, strength: float,
-          light: float = 135.0) -> np.ndarray | None:
-    """Stage: the shading multiplier (H,W) or None: a locked model's own light and shade (style "model") or one
-    drawn from the regions' shapes (soft, cel); paper is never shaded."""
+def model_shade(regions: Any, raw: np.ndarray, medians: np.ndarray | None = None) -> np.ndarray:
+    """A locked model's own light and shade: its brightness over its region's median colour's, (H,W) in [0,1].
+
+    Clipped to 1: a multiply layer (flats x shading x lines rebuilds the composite exactly in a paint program); the
+    model's highlights above a region's median colour are the price.
+    """
+    from inkwash.regions import lock_shading
+
+    return np.minimum(lock_shading(regions, raw, medians), 1.0, out=None)
+
+
+def shade(regions: Any, fl: Any, style: str, strength: float, light: float = 135.0,
+          residual: np.ndarray | None = None) -> np.ndarray | None:
+    """Stage: the shading multiplier (H,W) or None: a locked model's own light and shade (style "model", from its
+    `residual`, see model_shade) or one drawn from the regions' shapes (soft, cel); paper is never shaded."""
     if strength == 0.0:
         return None
     if style == "model":
-        from inkwash.regions import lock_to_regions
-
-        # clipped to 1: a multiply layer (flats x shading x lines rebuilds the composite exactly in a paint
-        # program); the model's highlights above a region's median colour are the price
-        residual = np.minimum(lock_to_regions(regions, raw)[1], 1.0)
-        return np.where(fl.paper, np.float32(1.0), 1.0 + np.float32(strength) * (residual - 1.0))
+        out = residual - 1.0
+        out *= np.float32(strength)
+        out += 1.0
+        out[fl.paper] = 1.0
+        return out
     from inkwash.regions.shading import ShadingConfig, shading_layer
 
     return shading_layer(regions, ShadingConfig(strength=strength, light=light, style=style), fl.paper)
 
 
-def compose(inputs: Inputs, flat: np.ndarray, shading: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def compose(inputs: Inputs, flat: np.ndarray, shading: np.ndarray | None = None,
+            out: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Stage: composite = flat x shading x lines -> {"flat", "composite"[, "shading"]} float32, lineart's size.
 
     flat: (H,W,3) colour under the lines too; shading: (H,W) multiplier or None. With a mask, the composite
-    keeps the base (or the lineart) outside it exactly, the flat layer stays white there and shading 1.
+    keeps the base (or the lineart) outside it exactly, the flat layer stays white there and shading 1. out: where
+    to write the composite (the flat layer's own array when that layer is not wanted: it is then overwritten).
     """
     lines = inputs.lines
-    colour = flat if shading is None else flat * shading[..., None]
-    composite = np.clip(colour, 0.0, 1.0) * lines[..., None]
+    # one (H,W,3) temporary at most: at 4096 px each costs 200 MB and a tenth of a second
+    composite = (np.multiply(flat, lines[..., None], out=out) if shading is None
+                 else np.multiply(flat, shading[..., None], out=out))
+    if shading is not None:
+        np.clip(composite, 0.0, 1.0, out=composite)
+        composite *= lines[..., None]
     out = {"flat": flat, "composite": composite}
     if shading is not None:
         out["shading"] = shading
@@ -267,7 +323,7 @@ def keep_unreached(layers: dict[str, np.ndarray], inputs: Inputs, regions: Any) 
     """
     if inputs.mask is None or inputs.base is None:
         return layers
-    hinted = (inputs.hints[..., 3] > 0.5) & (inputs.mask[..., 0] > 0)
+    hinted = (inputs.hints[..., 3] > 127) & (inputs.mask[..., 0] > 0)
     reached = np.zeros(regions.n + 1, bool)
     reached[np.unique(regions.labels[hinted & (regions.labels > 0)])] = True
     keep = ~reached[regions.nearest] & (inputs.mask[..., 0] > 0)
@@ -320,6 +376,17 @@ class Colorizer:
         return self.model.spec
 
     @classmethod
+    def from_key(cls, key: str) -> "Colorizer":
+        """A model with its settings in one string, as evaluation tables name their rows:
+        "lazybrush", "lazybrush:unhinted=paper", "paintstorch:lock=false", "runs/pt:shading=0,unhinted=neighbour",
+        "lazybrush:solver=classic". Keys of `Settings` set the pipeline, any other the model's options.
+        """
+        name, options = parse_key(key)
+        fields = {f.name for f in dataclasses.fields(Settings)}
+        settings = Settings(**{k: v for k, v in options.items() if k in fields})
+        return cls.from_pretrained(name, settings=settings, **{k: v for k, v in options.items() if k not in fields})
+
+    @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, settings: Settings | None = None,
                         **options: Any) -> "Colorizer":
         """A registered name ("paintstorch", "lazybrush", ...), a model folder or run folder, or a .onnx file.
@@ -341,41 +408,62 @@ class Colorizer:
         return self.colorize_inputs(prepare(lineart, hints, mask, base), seed, settings, **sampling)
 
     def layers(self, inputs: Inputs, seed: int | None = None, settings: Settings | None = None,
-               **sampling: Any) -> dict[str, np.ndarray]:
-        """The pipeline on prepared inputs -> float layers {"flat", "composite"[, "shading"]} at the lineart's size."""
+               wanted: tuple[str, ...] | None = None, **sampling: Any) -> dict[str, np.ndarray]:
+        """The pipeline on prepared inputs -> float layers {"flat", "composite"[, "shading"]} at the lineart's size.
+
+        wanted: the layers needed (default all); without "flat", the composite is made in the flat layer's memory
+        (200 MB less at 4096 px).
+        """
         s = (settings or self.settings).check(self.learned)
         model = self.model
         fill = bool(getattr(model, "fill_only", False))
-        raw = None if fill else paint(model, inputs, seed, **sampling)
         locked = fill or (self.learned and s.lock)
+        # a locked model's colour only feeds region medians and shading: 8-bit is enough
+        raw = None if fill else paint(model, inputs, seed, np.uint8 if locked else np.float32, **sampling)
         masked_pass = inputs.mask is not None and inputs.base is not None
         regions = regions_of(inputs, s) if (locked or masked_pass) else None
         if locked:
             unhinted = s.unhinted or ("model" if self.learned else DEFAULT_UNHINTED)
-            fl = flats(regions, inputs, unhinted, proposal=raw)
-            out = compose(inputs, fl.colour, shade(regions, fl, raw, *s.shading_for(self.learned), s.light))
+            style, strength = s.shading_for(self.learned)
+            medians = residual = None
+            if self.learned:  # the model's colour per region, once for the proposal and its shading
+                from inkwash.regions import lock_medians
+
+                medians = lock_medians(regions, raw)
+                if style == "model" and strength > 0:
+                    residual = model_shade(regions, raw, medians)
+            raw = None  # 200 MB at 4096 px: freed before the flats and the composite are made
+            fl = flats(regions, inputs, unhinted, proposal=medians)
+            shading = shade(regions, fl, style, strength, s.light, residual)
+            in_place = wanted is not None and "flat" not in wanted and inputs.mask is None
+            out = compose(inputs, fl.colour, shading, out=fl.colour if in_place else None)
         else:
             out = finish(inputs, raw, model.lines_over, getattr(model, "paints_lines", False))
         return keep_unreached(out, inputs, regions) if masked_pass else out
 
     def colorize_inputs(self, inputs: Inputs, seed: int | None = None, settings: Settings | None = None,
-                        **sampling: Any) -> dict[str, Image.Image]:
-        """The layers of already prepared inputs (`prepare`) as images: a front-end checks everything first."""
-        out = self.layers(inputs, seed, settings, **sampling)
-        images = {"flat": Image.fromarray(_to_uint8(out["flat"]), "RGB"), "lines": inputs.lines_img,
-                  "composite": Image.fromarray(_to_uint8(out["composite"]), "RGB")}
-        if "shading" in out:  # a multiplier in [0, 1]: white = unshaded, a layer in multiply mode
-            images["shading"] = Image.fromarray(_to_uint8(out["shading"]), "L")
+                        wanted: tuple[str, ...] | None = None, **sampling: Any) -> dict[str, Image.Image]:
+        """The layers of already prepared inputs (`prepare`) as images: a front-end checks everything first.
+
+        wanted: the layers to convert (default all: composite, flat, lines, shading when there is one); at 4096 px
+        each conversion costs a tenth of a second.
+        """
+        out = self.layers(inputs, seed, settings, wanted, **sampling)
+        images = {"lines": inputs.lines_img}
+        for name, mode in (("composite", "RGB"), ("flat", "RGB"), ("shading", "L")):
+            if name in out and (wanted is None or name in wanted):
+                # shading: a multiplier in [0, 1], white = unshaded, a layer in multiply mode
+                images[name] = Image.fromarray(_to_uint8(out[name]), mode)
         return images
 
     def colorize(self, lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike | None = None,
                  base: ImageLike | None = None, seed: int | None = None, settings: Settings | None = None,
                  **sampling: Any) -> Image.Image:
         """Lineart (path, PIL or array) + hints -> coloured RGB image at the lineart's resolution."""
-        return self.colorize_layers(lineart, hints, mask=mask, base=base, seed=seed, settings=settings,
-                                    **sampling)["composite"]
+        inputs = prepare(lineart, hints, mask, base)
+        return self.colorize_inputs(inputs, seed, settings, wanted=("composite",), **sampling)["composite"]
 
 
-__all__ = ["Colorizer", "Settings", "Inputs", "prepare", "regions_of", "paint", "flats", "shade", "compose",
+__all__ = ["Colorizer", "Settings", "Inputs", "prepare", "regions_of", "paint", "flats", "model_shade", "shade", "compose",
            "keep_unreached",
-           "finish", "load_mask", "load_base", "resolve_model", "ImageLike", "UNHINTED", "SHADES", "DEFAULT_UNHINTED", "DEFAULT_SHADING"]
+           "finish", "load_mask", "load_base", "resolve_model", "parse_key", "ImageLike", "UNHINTED", "SHADES", "DEFAULT_UNHINTED", "DEFAULT_SHADING"]

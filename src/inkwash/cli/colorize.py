@@ -129,7 +129,9 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
                                        markup=True, highlight=False)
             try:
                 inputs = prepare(path, hints, companion(path, "mask"))
-                write_layers(colorizer.colorize_inputs(inputs, seed, **sampling), out, layers, overwrite)
+                wanted = None if layers else ("composite",)
+                write_layers(colorizer.colorize_inputs(inputs, seed, wanted=wanted, **sampling), out, layers,
+                             overwrite)
             except InkwashError as exc:
                 failed.append((rel, str(exc)))
             except Exception as exc:  # noqa: BLE001 - one broken file must not lose the rest of the batch
@@ -210,7 +212,7 @@ def colorize(
                                                   "(default 0.5)."),
     variations: Optional[int] = typer.Option(None, "--variations",
                                              help="Sampling models: write OUT_v1.png..OUT_vN.png with seeds "
-                                                  "SEED..SEED+N-1."),
+                                                  "SEED..SEED+N-1, and OUT_variations.png side by side."),
     threads: Optional[int] = typer.Option(None, "--threads",
                                           help="Compute threads (torch, OpenCV, onnxruntime); default: one per "
                                                "core. Threads wait passively unless OMP_WAIT_POLICY is set."),
@@ -226,7 +228,7 @@ def colorize(
     and skipped, existing outputs are kept (rerun to finish a batch), and the exit code is 2 if any failed.
 
     Variations (a model that samples): inkwash colorize LINEART --hints H --model runs/sp --steps 20
-    --strength 0.5 --variations 4 -o out.png writes out_v1.png..out_v4.png.
+    --strength 0.5 --variations 4 -o out.png writes out_v1.png..out_v4.png and out_variations.png (side by side).
     """
     from inkwash.infer import Colorizer, Settings, prepare, resolve_model
     from inkwash.threads import configure
@@ -304,11 +306,33 @@ def colorize(
         outs = [(out.with_name(f"{out.stem}_v{i + 1}{out.suffix or '.png'}"), first + i) for i in range(variations)]
     else:
         outs = [(out, seed)]
-    check_outputs([p for o, _ in outs for k, p in layer_paths(o, layers).items() if k != "shading" or learned],
-                  overwrite)
+    sheet = out.with_name(f"{out.stem}_variations.png") if variations is not None and variations > 1 else None
+    check_outputs([p for o, _ in outs for k, p in layer_paths(o, layers).items() if k != "shading" or learned]
+                  + ([sheet] if sheet else []), overwrite)
     if hints is None and spec.capabilities.needs_hints:
         _warn(f"no --hints: {spec.name} fills regions from hint strokes, so the lineart stays uncoloured")
     colorizer = Colorizer(spec.open(weights, **options), settings=settings)
-    written = [p for o, s in outs for p in write_layers(colorizer.colorize_inputs(inputs, s, **sampling), o,
-                                                        layers, overwrite)]
+    wanted = None if layers else ("composite",)
+    written, composites = [], []
+    for o, s in outs:
+        result = colorizer.colorize_inputs(inputs, s, wanted=wanted, **sampling)
+        composites.append(result["composite"])
+        written += write_layers(result, o, layers, overwrite)
+    if sheet is not None:  # the variations side by side, to choose from
+        from inkwash.io import save_image
+
+        written.append(save_image(side_by_side(composites), sheet, overwrite=overwrite))
     _console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+
+
+def side_by_side(images: list, gap: int = 8):
+    """Images of one size in a row on a grey strip, at most 4096 px wide (scaled down to fit)."""
+    from PIL import Image
+
+    w, h = images[0].size
+    scale = min(1.0, (4096 - gap * (len(images) + 1)) / (w * len(images)))
+    tw, th = max(1, round(w * scale)), max(1, round(h * scale))
+    sheet = Image.new("RGB", (gap + len(images) * (tw + gap), th + 2 * gap), (128, 128, 128))
+    for i, im in enumerate(images):
+        sheet.paste(im.resize((tw, th)) if scale < 1 else im, (gap + i * (tw + gap), gap))
+    return sheet

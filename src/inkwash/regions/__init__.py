@@ -8,11 +8,11 @@
 from inkwash.regions.cache import RegionCache, cached_regions, clear_region_cache
 from inkwash.regions.engine import Adjacency, RegionConfig, Regions, auto_gap, compute_regions, region_key
 from inkwash.regions.flats import SOURCES, UNHINTED, FlatConfig, Flats, flat_colours
-from inkwash.regions.lock import LockConfig, lock_to_regions
+from inkwash.regions.lock import LockConfig, lock_medians, lock_shading, lock_to_regions
 from inkwash.regions.stats import region_medians
 
 __all__ = [
     "Adjacency", "FlatConfig", "Flats", "LockConfig", "RegionCache", "RegionConfig", "Regions", "SOURCES",
     "UNHINTED", "auto_gap", "cached_regions", "clear_region_cache", "compute_regions", "flat_colours",
-    "lock_to_regions", "region_key", "region_medians",
+    "lock_medians", "lock_shading", "lock_to_regions", "region_key", "region_medians",
 ]

@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from scipy import ndimage, sparse
 
 from inkwash.errors import InkwashError
 
@@ -73,8 +72,10 @@ class Adjacency:
     length: np.ndarray  # (E,) int64 px of shared outline (4-neighbour pixel pairs on the cell boundary)
     open: np.ndarray  # (E,) int64 px of it with no ink between them (a gap closure or a neck)
 
-    def matrix(self, n: int, weights: np.ndarray | None = None) -> sparse.csr_matrix:
-        """Symmetric (n+1, n+1) sparse matrix of `weights` (default: shared length) between regions."""
+    def matrix(self, n: int, weights: np.ndarray | None = None):
+        """Symmetric (n+1, n+1) scipy.sparse csr matrix of `weights` (default: shared length) between regions."""
+        from scipy import sparse  # on use: importing scipy costs a fifth of a second of every colorize's start
+
         w = self.length if weights is None else weights
         m = sparse.coo_matrix((np.concatenate([w, w]).astype(np.float64),
                                (np.concatenate([self.a, self.b]), np.concatenate([self.b, self.a]))),
@@ -95,11 +96,20 @@ class Regions:
     nearest_pixel: np.ndarray  # (H,W) int32: flat index of the nearest paper pixel (itself on paper)
     dist: np.ndarray  # (H,W) float32: distance of a paper pixel to the nearest ink pixel, 0 on ink
     intensity: np.ndarray  # (H,W) uint8: the lines it was computed from, 255 = paper
-    bbox: np.ndarray  # (n+1, 4) int32 (y0, x0, y1, x1) end-exclusive box of each region's paper
     gap: float  # px, the gap actually used
     line_width: float  # px, measured (0 when there is no ink)
     key: str  # content hash of the lines and the config
     config: RegionConfig = field(default_factory=RegionConfig)
+    _bbox: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def bbox(self) -> np.ndarray:
+        """(n+1, 4) int32 (y0, x0, y1, x1) end-exclusive box of each region's paper, computed on first use."""
+        if self._bbox is None:
+            box = _bboxes(self.labels, self.n)
+            box.flags.writeable = False
+            self._bbox = box
+        return self._bbox
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -413,6 +423,8 @@ def _collapse(adj: Adjacency, to: np.ndarray, n: int) -> Adjacency:
 
 def _bboxes(labels: np.ndarray, n: int) -> np.ndarray:
     """(n+1, 4) int32 bounding boxes (y0, x0, y1, x1), end-exclusive; row 0 (ink) is the whole image."""
+    from scipy import ndimage
+
     box = np.zeros((n + 1, 4), np.int32)
     box[0] = (0, 0, labels.shape[0], labels.shape[1])
     for i, sl in enumerate(ndimage.find_objects(labels, max_label=n), start=1):
@@ -485,10 +497,10 @@ def regions_from_u8(intensity: np.ndarray, cfg: RegionConfig, key: str) -> Regio
         border = np.bincount(full, weights=border, minlength=n + 1) > 0
         adj = _collapse(adj, full, n)
     regions = Regions(labels=labels, n=n, area=area, border=border, adjacency=adj, nearest=nearest,
-                      nearest_pixel=nearest_pixel, dist=dist, intensity=intensity, bbox=_bboxes(labels, n),
+                      nearest_pixel=nearest_pixel, dist=dist, intensity=intensity,
                       gap=gap, line_width=width, key=key, config=cfg)
     # Cached Regions are shared between callers (web sessions, batch passes): make mutation an error.
-    for a in (labels, area, border, nearest, nearest_pixel, dist, intensity, regions.bbox, adj.a, adj.b,
+    for a in (labels, area, border, nearest, nearest_pixel, dist, intensity, adj.a, adj.b,
               adj.length, adj.open):
         a.flags.writeable = False
     return regions

@@ -71,13 +71,15 @@ def stroke_colours(hints: np.ndarray, tolerance: float, max_labels: int = 250
     """Hint pixels and their merged colours, as LazyBrush's `stroke_labels` (same greedy merge, same ids), but
     from packed 24-bit colours: a 1-D unique instead of a row-wise one (~10x faster on a 2048 px hint map).
 
-    hints: (H,W,4). Returns (flat index (P,) int64, colour id (P,) int32, palette (L,3) float32 in [0,1]).
+    hints: (H,W,4) float in [0,1], or uint8 levels. Returns (flat index (P,) int64, colour id (P,) int32,
+    palette (L,3) float32 in [0,1]).
     """
     flat = hints.reshape(-1, hints.shape[-1])
-    at = np.flatnonzero(hints[..., 3] > 0.5)
+    eight_bit = hints.dtype == np.uint8
+    at = np.flatnonzero(hints[..., 3] > (127 if eight_bit else 0.5))
     if at.size == 0:
         return at, np.zeros(0, np.int32), np.zeros((0, 3), np.float32)
-    q = (np.clip(flat[at, :3], 0, 1) * 255.0 + 0.5).astype(np.int32)
+    q = flat[at, :3].astype(np.int32) if eight_bit else (np.clip(flat[at, :3], 0, 1) * 255.0 + 0.5).astype(np.int32)
     key = (q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2]
     keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
     colours = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1).astype(np.float32)
@@ -144,8 +146,10 @@ def _split(regions: Regions, r: int, seeds: np.ndarray, tol: float, colours: np.
     seeds: (H,W) int32 colour id of each stroke pixel that counts, -1 elsewhere. Returns the pixel count per
     colour in `colours` (k,).
     """
-    y0, x0, y1, x1 = (int(v) for v in regions.bbox[r])
-    active = regions.labels[y0:y1, x0:x1] == r
+    inside = regions.labels == r  # its box from one comparison: no scipy import on a colorize's path
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    active = inside[y0:y1, x0:x1]
     local = np.full(palette.shape[0], -1, np.int32)
     local[colours] = np.arange(colours.size)
     s = seeds[y0:y1, x0:x1]
@@ -188,8 +192,9 @@ def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None 
                  proposal: np.ndarray | None = None) -> Flats:
     """The flat colour layer of a drawing's regions from hint strokes.
 
-    hints: (H,W,4) float RGB in [0,1] + mask in {0,1}; proposal: (H,W,3) float in [0,1], a model's colours
-    (needed by unhinted="model" only). Returns Flats; see the module doc for the rules.
+    hints: (H,W,4) float RGB in [0,1] + mask in {0,1}, or uint8 levels; proposal (for unhinted="model"): a model's
+    colours, (H,W,3) float in [0,1], or already one colour per region, (n+1,3) (e.g. `region_medians` computed
+    once for several uses, or a reference frame's matched colours). Returns Flats; see the module doc for the rules.
     """
     cfg = config or FlatConfig()
     if cfg.unhinted not in UNHINTED:
@@ -202,8 +207,8 @@ def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None 
         if proposal is None:
             raise InkwashError("unhinted='model' needs a model's colours: pick a learned method, or leave unhinted "
                                "regions to 'neighbour' or 'paper'")
-        if np.shape(proposal) != (h, w, 3):
-            raise ValueError(f"proposal of shape {np.shape(proposal)}: expected {(h, w, 3)}")
+        if np.shape(proposal) not in ((h, w, 3), (regions.n + 1, 3)):
+            raise ValueError(f"proposal of shape {np.shape(proposal)}: expected {(h, w, 3)} or {(regions.n + 1, 3)}")
     n = regions.n
     hint_at, hint_col, palette = stroke_colours(hints, cfg.colour_tolerance)
     tol = max(cfg.cross_tolerance, cfg.cross_tolerance * min(h, w) / 512.0)
@@ -226,8 +231,9 @@ def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None 
     if cfg.unhinted == "neighbour":
         _neighbour_fill(regions, source, region_colour, todo, cfg)
     elif cfg.unhinted == "model":
-        med = region_medians(regions, np.asarray(proposal, np.float32), margin_px(regions, cfg.line_margin),
-                             cfg.min_median_pixels)
+        proposal = np.asarray(proposal, np.float32)
+        med = proposal if proposal.shape == (n + 1, 3) else region_medians(
+            regions, proposal, margin_px(regions, cfg.line_margin), cfg.min_median_pixels)
         region_colour[todo] = med[todo]
         source[todo] = MODEL
 

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import ndimage
-
 from inkwash.errors import InkwashError
 from inkwash.regions.engine import Regions
 from inkwash.regions.stats import under_lines
@@ -53,6 +51,8 @@ class ShadingConfig:
 
 def relief(regions: Regions) -> np.ndarray:
     """(H,W) float32 height in [0,1]: 0 on each region's outline, 1 at its widest point; 0 on ink."""
+    from scipy import ndimage
+
     labels = regions.labels
     # boundary: a pixel whose 4-neighbour lies in another region or on ink (gap closures count: they are edges)
     edge = np.zeros(labels.shape, bool)
