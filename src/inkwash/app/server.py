@@ -66,6 +66,7 @@ log = logging.getLogger("inkwash.app")
 
 STATIC_DIR = Path(__file__).parent / "static"
 OUTPUTS = ("composite", "flat", "layers", "ora")
+WANTED = {"composite": ("composite",), "flat": ("flat",), "layers": ("composite", "flat", "shading"), "ora": None}
 IMAGE_FIELDS = ("lineart", "hints", "mask", "base")
 SETTINGS_FIELDS = ("gap", "unhinted", "lock", "shade", "shading", "light")  # inkwash.infer.Settings
 FIELDS = {"lineart", "hints", "hints_json", "mask", "base", "model", "seed", "steps", "strength", "output",
@@ -403,7 +404,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                 inputs = await worker.in_thread(prepare_request, req.uploads, req.hints_json, config, req.preview)
                 t0 = time.perf_counter()
                 layers, waited = await worker.run(request, lambda: slot.call(
-                    lambda col: col.colorize_inputs(inputs, req.seed, settings, **req.sampling)))
+                    lambda col: col.colorize_inputs(inputs, req.seed, settings, WANTED[req.output], **req.sampling)))
                 seconds = time.perf_counter() - t0 - waited
                 body, media = await worker.in_thread(encode_answer, layers, req.output, slot.key, seconds)
         finally:
