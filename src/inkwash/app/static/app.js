@@ -6,9 +6,12 @@
 import {
   Layer, canvasBlob, canvasOf, download, hexToRgb, normHex, rgbToHex, stampSegment, unionRect,
 } from "./paint.js";
+import { drawHintsDocument, hintsDocument } from "./hints-doc.js";
+import { JobLine } from "./jobs.js";
+import { loadPrefs as readPrefs, savePrefs as keepPrefs } from "./prefs.js";
 import { View, attachGestures } from "./view.js";
 import { RegionMap } from "./regions.js";
-import { Palettes, extractPalette, flatColours } from "./palette.js";
+import { PaletteUI } from "./palette-ui.js";
 import { dropSession, loadSession, saveSession } from "./store.js";
 
 const DEBOUNCE_MS = 300; // a pause this long after a stroke asks for a new result
@@ -17,7 +20,6 @@ const AUTOSAVE_MS = 400;
 const MAX_UNDO = 100;
 const PREVIEW_PIXELS = 1_500_000; // live updates of a bigger drawing colour a copy this size; "Colour now": full
 const MASK_RGBA = [64, 140, 255, 255]; // how the selection is shown; it is sent as white on black
-const PREFS_KEY = "inkwash.prefs";
 
 const $ = (sel) => document.querySelector(sel);
 const $$ = (sel) => Array.from(document.querySelectorAll(sel));
@@ -45,7 +47,6 @@ const ui = {
   redo: [],
   stroke: null,
   timer: 0,
-  job: null, // {controller, t0, label, ticker}: the request the status line is about
   seq: 0,
   gen: 0, // edits so far: a result remembers the edit it shows
   dirty: false, // edits not saved to a file since
@@ -55,7 +56,7 @@ const ui = {
 };
 let layers = {};
 let view = null;
-const palettes = new Palettes();
+let palettes = null; // PaletteUI (palette-ui.js)
 
 function setStatus(text, state = "idle") {
   const s = $("#status");
@@ -68,47 +69,18 @@ const fail = (message) => setStatus(message, "error");
 const currentModel = () => ui.info && ui.info.models.find((m) => m.key === $("#model").value);
 
 // ------------------------------------------------------------------------------------------ long work
-/** Start the job the status line follows (a colouring, an .ora): it supersedes the previous one, shows its
- *  elapsed time and can be cancelled. -> its AbortSignal. */
-function startJob(label) {
-  abortJob();
-  const job = { controller: new AbortController(), t0: performance.now(), label };
-  job.ticker = setInterval(() => tick(job), 100);
-  ui.job = job;
-  tick(job);
-  $("#cancel").hidden = false;
-  return job;
-}
-
-function tick(job) {
-  if (ui.job !== job) return;
-  setStatus(`${job.label} ${((performance.now() - job.t0) / 1000).toFixed(1)} s`, "busy");
-}
-
-function endJob(job) {
-  clearInterval(job.ticker);
-  if (ui.job !== job) return;
-  ui.job = null;
-  $("#cancel").hidden = true;
-}
-
-function abortJob() {
-  const job = ui.job;
-  if (!job) return;
-  job.controller.abort();
-  endJob(job);
-}
+let jobs = null; // JobLine (jobs.js): the request the status line is about, its seconds and Cancel
 
 /** Abort the request in flight and any scheduled one: a newer edit makes their result stale. */
 function cancelPending() {
   clearTimeout(ui.timer);
   ui.timer = 0;
-  abortJob();
+  jobs.abort();
 }
 
 function cancelByUser() {
-  if (!ui.job && !ui.timer) return;
-  const label = ui.job ? ui.job.label.replace(/…$/, "") : "colouring";
+  if (!jobs.running && !ui.timer) return;
+  const label = jobs.running ? jobs.job.label.replace(/…$/, "") : "colouring";
   cancelPending();
   setStatus(`Cancelled ${label}. Colour now (Enter) to try again.`, "cancelled");
 }
@@ -431,10 +403,7 @@ function setColour(hex, { keepTool = false } = {}) {
   savePrefs();
 }
 
-function usedColour(hex) {
-  palettes.used(hex);
-  showRecent();
-}
+const usedColour = (hex) => palettes.used(hex);
 
 function selectLayer(name) {
   ui.layer = name;
@@ -445,67 +414,6 @@ function selectTool(name) {
   ui.tool = name;
   document.body.dataset.tool = name;
   for (const b of $$("[data-tool]")) b.classList.toggle("on", b.dataset.tool === name);
-}
-
-function swatch(hex, onClick, onRemove) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.dataset.color = hex;
-  b.title = hex;
-  b.style.background = hex;
-  b.classList.toggle("on", hex === $("#color").value);
-  b.addEventListener("click", (e) => (e.shiftKey && onRemove ? onRemove(hex) : onClick(hex)));
-  if (onRemove) b.addEventListener("contextmenu", (e) => { e.preventDefault(); onRemove(hex); });
-  return b;
-}
-
-function showPalettes() {
-  const select = $("#palette-select");
-  select.replaceChildren(...palettes.names().map((n) => new Option(n, n)));
-  select.value = palettes.current;
-  $("#palette").replaceChildren(...palettes.colours().map((hex) => swatch(hex, setColour, (c) => {
-    palettes.removeColour(c);
-    showPalettes();
-  })));
-}
-
-function showRecent() {
-  $("#recent").replaceChildren(...palettes.recent.map((hex) => swatch(hex, setColour)));
-}
-
-async function loadPaletteFile(file) {
-  if (!file) return;
-  try {
-    palettes.fromJSON(JSON.parse(await file.text()), file.name.replace(/(\.palette)?\.json$/i, ""));
-    showPalettes();
-    setStatus(`Palette ${palettes.current} loaded.`);
-  } catch (err) {
-    fail(`${file.name}: not a palette file (${err.message})`);
-  }
-}
-
-async function paletteFromImage(file) {
-  if (!file) return;
-  try {
-    const bitmap = await createImageBitmap(file);
-    const s = Math.min(1, 256 / Math.max(bitmap.width, bitmap.height));
-    const c = canvasOf(bitmap, Math.max(1, Math.round(bitmap.width * s)), Math.max(1, Math.round(bitmap.height * s)));
-    const pixels = c.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, c.width, c.height).data;
-    const colours = extractPalette(pixels, 8);
-    palettes.create(file.name.replace(/\.[^.]+$/, ""), colours);
-    showPalettes();
-    setStatus(`A palette of ${colours.length} colours from ${file.name}.`);
-  } catch {
-    fail(`${file.name}: cannot be decoded as an image`);
-  }
-}
-
-function paletteFromResult() {
-  if (!ui.result) return;
-  const data = canvasOf(ui.result.flat, ui.width, ui.height, true)
-    .getContext("2d", { willReadFrequently: true }).getImageData(0, 0, ui.width, ui.height).data;
-  palettes.create(`${ui.name} colours`, flatColours(data));
-  showPalettes();
 }
 
 // ---------------------------------------------------------------------------------- pipeline settings
@@ -581,7 +489,7 @@ async function colorize(full = false) {
   ui.timer = 0;
   if (!ui.width || !ui.engine || !$("#model").value) return null;
   const preview = !full && ui.engine.features.preview && ui.width * ui.height > PREVIEW_PIXELS;
-  const job = startJob(preview ? "colouring a preview…" : "colouring…");
+  const job = jobs.start(preview ? "colouring a preview…" : "colouring…");
   const seq = ++ui.seq, gen = ui.gen;
   try {
     const out = await ui.engine.colorize(inputs(), { ...params(), preview: preview ? PREVIEW_PIXELS : undefined },
@@ -595,24 +503,24 @@ async function colorize(full = false) {
     const result = $("#result-canvas");
     result.dataset.count = String(Number(result.dataset.count) + 1);
     result.dataset.gen = String(gen); // the edit it shows: current when equal to body[data-gen]
-    endJob(job);
+    jobs.end(job);
     const size = out.full ? "" : ` · preview at ${w}×${h}: Colour now for full size`;
     setStatus(`${out.model}: ${total.toFixed(2)} s (model ${Number(out.seconds).toFixed(2)} s)${size}`, "done");
     return out;
   } catch (err) {
     if (err.name === "AbortError" || seq !== ui.seq) return null;
-    endJob(job);
+    jobs.end(job);
     fail(err.message || String(err));
     return null;
   } finally {
-    endJob(job);
+    jobs.end(job);
   }
 }
 
 /** The result at full size for the drawing as it is now (coloured again if need be), or null. */
 async function fullResult() {
   const r = ui.result;
-  if (r && r.full && r.gen === ui.gen && !ui.timer && !ui.job) return r;
+  if (r && r.full && r.gen === ui.gen && !ui.timer && !jobs.running) return r;
   return colorize(true);
 }
 
@@ -675,30 +583,6 @@ function updateButtons() {
 }
 
 // --------------------------------------------------------------------------------------------- saving
-/** The hints as the JSON stroke document inkwash reads (`inkwash colorize --hints`): the strokes as drawn,
- *  or, once anything was erased or filled, one 1-px stroke per run of equal colour (exact for any painting). */
-function hintsDocument() {
-  const doc = { width: ui.width, height: ui.height, strokes: [] };
-  if (!ui.strokes.some((s) => s.erase || s.fill)) {
-    doc.strokes = ui.strokes.map((s) => ({ color: s.color, width: s.width, points: s.points }));
-    return doc;
-  }
-  const d = layers.hints.image.data, w = ui.width;
-  for (let y = 0; y < ui.height; y++) {
-    let x = 0;
-    while (x < w) {
-      const i = (y * w + x) * 4;
-      if (!d[i + 3]) { x++; continue; }
-      let end = x;
-      const same = (j) => d[j + 3] && d[j] === d[i] && d[j + 1] === d[i + 1] && d[j + 2] === d[i + 2];
-      while (end + 1 < w && same((y * w + end + 1) * 4)) end++;
-      doc.strokes.push({ color: rgbToHex(d[i], d[i + 1], d[i + 2]), width: 1, points: [[x, y], [end, y]] });
-      x = end + 1;
-    }
-  }
-  return doc;
-}
-
 function saved(blob, name) {
   download(blob, name);
   ui.dirty = false;
@@ -723,15 +607,15 @@ async function saveOra() {
     fail("Layers (.ora) are written by the inkwash server; save the layers as PNGs here.");
     return;
   }
-  const job = startJob("writing layers (.ora)…");
+  const job = jobs.start("writing layers (.ora)…");
   try {
     const blob = await ui.engine.ora(inputs(), params(), job.controller.signal);
-    endJob(job);
+    jobs.end(job);
     saved(blob, `${ui.name}.ora`);
     setStatus(`Saved ${ui.name}.ora: lines, shading, flats and the result as layers.`, "done");
   } catch (err) {
     if (err.name === "AbortError") return;
-    endJob(job);
+    jobs.end(job);
     fail(err.message || String(err));
   }
 }
@@ -746,22 +630,9 @@ async function loadHintsFile(file) {
     fail(`${file.name}: not a hints JSON file (${err.message})`);
     return;
   }
-  const sx = doc.width ? ui.width / doc.width : 1, sy = doc.height ? ui.height / doc.height : 1;
   const layer = layers.hints, rect = { x: 0, y: 0, w: ui.width, h: ui.height };
-  const before = layer.copyRect(rect), added = [];
-  for (const s of doc.strokes) {
-    const color = Array.isArray(s.color) ? rgbToHex(...s.color.map(Math.round)) : normHex(s.color);
-    if (!color || !Array.isArray(s.points) || !s.points.length) continue;
-    const width = Math.max(1, Math.round((Number(s.width) || 8) * Math.sqrt(sx * sy)));
-    const pts = s.points.map(([x, y]) => [x * sx, y * sy]);
-    const rgba = [...hexToRgb(color), 255];
-    for (let k = 0; k < pts.length; k++) {
-      const a = pts[Math.max(0, k - 1)], b = pts[k];
-      stampSegment(layer, a[0], a[1], b[0], b[1], width / 2, rgba);
-    }
-    added.push({ color, width, points: pts });
-  }
-  layer.flush();
+  const before = layer.copyRect(rect);
+  const added = drawHintsDocument(layer, doc);
   const strokesBefore = ui.strokes;
   ui.strokes = ui.strokes.concat(added);
   pushUndo({ layer: "hints", rect, before, after: layer.copyRect(rect), strokesBefore, strokesAfter: ui.strokes });
@@ -798,43 +669,19 @@ async function restoreLayers(s) {
   ui.strokes = Array.isArray(s.strokes) ? s.strokes : [];
 }
 
-/** Tool and pipeline settings, kept in localStorage whenever one changes. */
-const PREF_INPUTS = ["size", "color", "auto", "gap", "gap-auto", "unhinted", "shade", "shading", "light", "lock"];
-
+/** Tool and pipeline settings, kept whenever one changes (prefs.js). */
 function savePrefs() {
-  const prefs = { tool: ui.tool, layer: ui.layer, view: ui.view, model: $("#model").value || ui.prefModel,
-                  shadingTouched: Boolean($("#shading").dataset.touched) };
-  for (const id of PREF_INPUTS) {
-    const el = $(`#${id}`);
-    prefs[id] = el.type === "checkbox" ? el.checked : el.value;
-  }
-  try {
-    localStorage.setItem(PREFS_KEY, JSON.stringify(prefs));
-  } catch {
-    // storage disabled: settings last for this visit
-  }
+  keepPrefs({ tool: ui.tool, layer: ui.layer, view: ui.view, model: $("#model").value || ui.prefModel });
 }
 
 function loadPrefs() {
-  let prefs;
-  try {
-    prefs = JSON.parse(localStorage.getItem(PREFS_KEY) || "null");
-  } catch {
-    prefs = null;
-  }
+  const prefs = readPrefs();
   if (!prefs) return null;
-  for (const id of PREF_INPUTS) {
-    const el = $(`#${id}`);
-    if (!(id in prefs)) continue;
-    if (el.type === "checkbox") el.checked = Boolean(prefs[id]);
-    else el.value = String(prefs[id]);
-  }
-  if (prefs.shadingTouched) $("#shading").dataset.touched = "1";
   $("#size-out").textContent = $("#size").value;
   if (["brush", "eraser", "fill", "picker"].includes(prefs.tool)) selectTool(prefs.tool);
   if (["hints", "mask"].includes(prefs.layer)) selectLayer(prefs.layer);
   if (["composite", "flat", "shading", "lines"].includes(prefs.view)) ui.view = prefs.view;
-  ui.prefModel = prefs.model;
+  ui.prefModel = prefs.model || "";
   return prefs;
 }
 
@@ -934,6 +781,7 @@ function onKeyUp(e) {
 // ------------------------------------------------------------------------------------------------ wiring
 function wire() {
   layers = { hints: new Layer($("#hints-canvas")), mask: new Layer($("#mask-canvas")) };
+  jobs = new JobLine(setStatus, $("#cancel"));
   const drop = $("#drop"), resultView = $("#result-view");
   view = new View([{ viewport: drop, target: $("#stack") }, { viewport: resultView, target: $("#result-canvas") }],
                   (v) => { $("#zoom-label").textContent = `${Math.round(v.zoom * 100)}%`; });
@@ -961,8 +809,6 @@ function wire() {
   const onFile = (id, fn) => $(id).addEventListener("change", (e) => { fn(e.target.files[0]); e.target.value = ""; });
   onFile("#file", loadLineart);
   onFile("#hints-file", loadHintsFile);
-  onFile("#palette-file", loadPaletteFile);
-  onFile("#palette-image", paletteFromImage);
 
   for (const b of $$("[data-layer]")) b.addEventListener("click", () => { selectLayer(b.dataset.layer); savePrefs(); });
   for (const b of $$("[data-tool]")) b.addEventListener("click", () => { selectTool(b.dataset.tool); savePrefs(); });
@@ -978,19 +824,14 @@ function wire() {
   $("#hex").addEventListener("blur", (e) => { e.target.value = $("#color").value; });
   $("#size").addEventListener("input", (e) => { $("#size-out").textContent = e.target.value; savePrefs(); });
 
-  $("#palette-select").addEventListener("change", (e) => { palettes.select(e.target.value); showPalettes(); });
-  $("#palette-add").addEventListener("click", () => { palettes.addColour($("#color").value); showPalettes(); });
-  $("#palette-new").addEventListener("click", () => {
-    palettes.create($("#palette-name").value || "Palette");
-    $("#palette-name").value = "";
-    showPalettes();
+  palettes = new PaletteUI({
+    pick: (hex) => setColour(hex), status: setStatus,
+    flats: () => ui.result && {
+      name: ui.name, data: canvasOf(ui.result.flat, ui.width, ui.height, true)
+        .getContext("2d", { willReadFrequently: true }).getImageData(0, 0, ui.width, ui.height).data,
+    },
   });
-  $("#palette-delete").addEventListener("click", () => { palettes.remove(); showPalettes(); });
-  $("#palette-save").addEventListener("click", () => {
-    const doc = palettes.toJSON();
-    download(new Blob([JSON.stringify(doc, null, 1)], { type: "application/json" }), `${doc.name}.palette.json`);
-  });
-  $("#palette-result").addEventListener("click", paletteFromResult);
+  palettes.wire();
 
   const settingChanged = () => { showSettings(); savePrefs(); if (ui.width) edited(0, false); };
   $("#gap-auto").addEventListener("change", () => { settingChanged(); loadRegions(); });
@@ -1015,7 +856,8 @@ function wire() {
     $(id).addEventListener("click", () => saveLayer(which));
   }
   $("#save-hints").addEventListener("click", () => {
-    saved(new Blob([JSON.stringify(hintsDocument())], { type: "application/json" }), `${ui.name}.hints.json`);
+    const doc = hintsDocument(layers.hints, ui.strokes);
+    saved(new Blob([JSON.stringify(doc)], { type: "application/json" }), `${ui.name}.hints.json`);
   });
   $("#save-mask").addEventListener("click", async () => {
     const c = maskCanvas();
@@ -1052,8 +894,6 @@ async function main() {
   wire();
   const prefs = loadPrefs();
   showSettings();
-  showPalettes();
-  showRecent();
   setColour($("#color").value, { keepTool: true });
   selectView(ui.view);
   selectTool(ui.tool);
@@ -1063,7 +903,7 @@ async function main() {
       ui.engine = await createOnnxEngine({ onStatus: setStatus, onModels: showModels });
     } else {
       const { createServerEngine } = await import("./engine-server.js");
-      ui.engine = createServerEngine({ onStatus: (text) => { if (ui.job) ui.job.label = text; } });
+      ui.engine = createServerEngine({ onStatus: (text) => jobs.relabel(text) });
     }
     showModels(await ui.engine.info(), prefs && prefs.model);
     if (ui.info.models.length) setStatus("Open a lineart to start.", "idle");
