@@ -71,3 +71,28 @@ def test_ora_without_shading_to_a_file_object_and_no_silent_overwrite(tmp_path):
     write_ora(layers(32, 32), path, overwrite=True)
     with pytest.raises(InkwashError, match="lines missing"):
         write_ora({k: v for k, v in layers(32, 32).items() if k != "lines"}, io.BytesIO())
+
+
+def test_colorize_writes_an_openraster_file_beside_the_result(tmp_path, cli):
+    import zipfile
+
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    lines = np.full((60, 80), 255, np.uint8)
+    cv2.rectangle(lines, (10, 10), (60, 50), 0, 2)
+    Image.fromarray(lines).save(tmp_path / "l.png")
+    hints = np.zeros((60, 80, 4), np.uint8)
+    hints[25:35, 25:45] = (200, 30, 30, 255)
+    Image.fromarray(hints, "RGBA").save(tmp_path / "h.png")
+    code, _, err = cli(["colorize", str(tmp_path / "l.png"), "--hints", str(tmp_path / "h.png"), "--model", "lazybrush",
+                        "--shading", "0.3", "--ora", "-o", str(tmp_path / "out.png")])
+    assert code == 0, err
+    with zipfile.ZipFile(tmp_path / "out.ora") as z:
+        assert z.namelist()[0] == "mimetype" and z.read("mimetype") == b"image/openraster"
+        assert z.getinfo("mimetype").compress_type == zipfile.ZIP_STORED
+        stack = z.read("stack.xml").decode()
+        assert all(f'name="{n}"' in stack for n in ("lines", "shading", "flat"))
+        merged = np.asarray(Image.open(__import__("io").BytesIO(z.read("mergedimage.png"))).convert("RGB"))
+    assert np.array_equal(merged, np.asarray(Image.open(tmp_path / "out.png").convert("RGB")))

@@ -83,10 +83,21 @@ def check_outputs(paths: list[Path], overwrite: bool) -> None:
         check_writable(p, overwrite)
 
 
-def write_layers(result: dict, out: Path, layers: bool, overwrite: bool) -> list[Path]:
+def ora_path(out: Path) -> Path:
+    return out.with_suffix(".ora")
+
+
+def write_layers(result: dict, out: Path, layers: bool, overwrite: bool, ora: bool = False) -> list[Path]:
     from inkwash.io import save_image
 
-    return [save_image(result[k], p, overwrite=overwrite) for k, p in layer_paths(out, layers).items() if k in result]
+    written = [save_image(result[k], p, overwrite=overwrite) for k, p in layer_paths(out, layers).items()
+               if k in result]
+    if ora:
+        from inkwash.ora import write_ora
+
+        write_ora(result, ora_path(out), overwrite=overwrite)
+        written.append(ora_path(out))
+    return written
 
 
 def _warn(msg: str) -> None:
@@ -94,7 +105,7 @@ def _warn(msg: str) -> None:
 
 
 def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], folder: Path, out_dir: Path,
-               layers: bool, overwrite: bool, seed: Optional[int], sampling: dict) -> None:
+               layers: bool, overwrite: bool, seed: Optional[int], sampling: dict, ora: bool = False) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from inkwash.infer import prepare
@@ -117,8 +128,8 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
                 continue
             hints = companion(path, "hints")
             try:
-                check_outputs([p for k, p in layer_paths(out, layers).items() if k != "shading" or learned],
-                              overwrite)
+                check_outputs([p for k, p in layer_paths(out, layers).items() if k != "shading" or learned]
+                              + ([ora_path(out)] if ora else []), overwrite)
             except InkwashError as exc:
                 failed.append((rel, str(exc)))
                 progress.advance(task)
@@ -129,9 +140,9 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
                                        markup=True, highlight=False)
             try:
                 inputs = prepare(path, hints, companion(path, "mask"))
-                wanted = None if layers else ("composite",)
+                wanted = None if (layers or ora) else ("composite",)
                 write_layers(colorizer.colorize_inputs(inputs, seed, wanted=wanted, **sampling), out, layers,
-                             overwrite)
+                             overwrite, ora)
             except InkwashError as exc:
                 failed.append((rel, str(exc)))
             except Exception as exc:  # noqa: BLE001 - one broken file must not lose the rest of the batch
@@ -168,7 +179,11 @@ def colorize(
                                              f"(default: {DEFAULT_MODEL})."),
     method: Optional[str] = typer.Option(None, "--method", help="Alias of --model (e.g. --method lazybrush)."),
     batch: Optional[Path] = typer.Option(None, "--batch", help="Colour every lineart in this folder (see below)."),
-    layers: bool = typer.Option(False, "--layers", help="Also write OUT_flat.png and OUT_lines.png."),
+    layers: bool = typer.Option(False, "--layers", help="Also write OUT_flat.png, OUT_lines.png and (when there is "
+                                                        "shading) OUT_shading.png."),
+    ora: bool = typer.Option(False, "--ora", help="Also write OUT.ora, an OpenRaster file with the layers (lines and "
+                                                  "shading in multiply mode over the flats) for Krita, GIMP, "
+                                                  "MyPaint."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
     gap: Optional[float] = typer.Option(None, "--gap", help="Close gaps in the lines up to PX wide when finding "
                                                             "regions (default: from the image size and line "
@@ -297,7 +312,7 @@ def colorize(
         if not linearts:
             raise InkwashError(f"{batch}: no linearts found (PNG, JPEG, WebP, BMP, TIFF)")
         colorizer = Colorizer(spec.open(weights, **options), settings=settings)
-        _run_batch(colorizer, linearts, odd, batch, out, layers, overwrite, seed, sampling)
+        _run_batch(colorizer, linearts, odd, batch, out, layers, overwrite, seed, sampling, ora)
         return
 
     inputs = prepare(lineart, hints, mask, base)
@@ -308,16 +323,16 @@ def colorize(
         outs = [(out, seed)]
     sheet = out.with_name(f"{out.stem}_variations.png") if variations is not None and variations > 1 else None
     check_outputs([p for o, _ in outs for k, p in layer_paths(o, layers).items() if k != "shading" or learned]
-                  + ([sheet] if sheet else []), overwrite)
+                  + ([sheet] if sheet else []) + ([ora_path(o) for o, _ in outs] if ora else []), overwrite)
     if hints is None and spec.capabilities.needs_hints:
         _warn(f"no --hints: {spec.name} fills regions from hint strokes, so the lineart stays uncoloured")
     colorizer = Colorizer(spec.open(weights, **options), settings=settings)
-    wanted = None if layers else ("composite",)
+    wanted = None if (layers or ora) else ("composite",)
     written, composites = [], []
     for o, s in outs:
         result = colorizer.colorize_inputs(inputs, s, wanted=wanted, **sampling)
         composites.append(result["composite"])
-        written += write_layers(result, o, layers, overwrite)
+        written += write_layers(result, o, layers, overwrite, ora)
     if sheet is not None:  # the variations side by side, to choose from
         from inkwash.io import save_image
 
