@@ -410,7 +410,7 @@ def test_palettes_save_load_extract_and_recent(page, server, circle, tmp_path):
     page.click("#palette-delete")
     assert "Alice" not in page.eval_on_selector_all("#palette-select option", "(os) => os.map((o) => o.value)")
     page.set_input_files("#palette-file", dl.value.path())
-    assert page.input_value("#palette-select") == "Alice"
+    page.wait_for_function("document.querySelector('#palette-select').value === 'Alice'")  # the file reads async
     assert page.eval_on_selector_all("#palette button", "(bs) => bs.map((b) => b.dataset.color)") == doc["colors"]
     page.locator("#palette button").nth(1).click()
     assert page.input_value("#color") == "#d08030"
