@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import io
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -270,10 +269,3 @@ def prepare_outlines(dst: str | Path, *, root: str | Path | None = None, debs: l
             filters=outline_filters(ocfg), loader_key=ocfg.loader_key(), card_options={"outlines": asdict(ocfg)},
             item_keys=ITEM_KEYS, **kwargs)
 
-
-def paint_totals(records: list[dict]) -> Counter:
-    """Fills and strokes per paint class over paint-order records (for cards and notes)."""
-    total: Counter = Counter()
-    for r in records:
-        total.update(r.get("counts", {}))
-    return total

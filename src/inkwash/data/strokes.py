@@ -152,12 +152,12 @@ def flat_regions(flats: np.ndarray, lines: np.ndarray, cfg: HandHintConfig | Non
     -> (H,W) int32 labels, 0 on and near lines, 1..n regions (4-connected)."""
     cfg = cfg or HandHintConfig()
     h, w = lines.shape
-    _, index = np.unique(flats.reshape(-1, 3), axis=0, return_inverse=True)
+    rgb = np.asarray(flats, np.int64)
+    values = (rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2]) + 1  # one integer per colour, never 0
     ink = np.asarray(lines) < cfg.line_level
     margin = max(1, round(cfg.line_margin * min(h, w) / 512))
-    near = ndimage.distance_transform_edt(~ink) <= margin if ink.any() else np.zeros((h, w), bool)
-    values = index.reshape(h, w).astype(np.int64) + 1
-    values[near] = 0
+    if ink.any():
+        values[ndimage.distance_transform_edt(~ink) <= margin] = 0
     return label(values, background=0, connectivity=1).astype(np.int32)
 
 

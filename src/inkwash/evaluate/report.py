@@ -94,19 +94,22 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> Path:
     split = f"split `{info['split']}`, " if info.get("split") else ""
     lineart, hints = info.get("lineart", "xdog"), info.get("hints", "strokes")
     m = info["metrics"]
+    q = info["size"] // 4
     hint_text = (f"*{HINT_SCHEMES['hand']}* = hand-like scribbles, a few short strokes inside each region of one "
-                 "flat colour (away from the lines), coloured with the region's flat colour"
-                 if hints == "hand" else "*Hints* = synthetic PaintsTorch strokes (thesis IV.2.2.1)")
-    full_text = ("the drawing's true flats" if lineart == "outline"
-                 else "the colour-simplified illustration (thesis IV.3.2.1)")
+                 f"flat colour (away from the lines), coloured with the region's flat colour, at {q}x{q}"
+                 if hints == "hand" else f"*Hints* = synthetic PaintsTorch strokes (thesis IV.2.2.1) at {q}x{q}")
+    full_text = "the drawing's true flats" if lineart == "outline" else "the colour-simplified illustration " \
+                                                                       "(thesis IV.3.2.1)"
+    described = {"none": "*No Hints*", "hints": hint_text,
+                 "full": f"*Full Hints* = {full_text} as a dense hint map at {q}x{q}"}
+    conditions = "; ".join(described[c] for c in info["conditions"])
     notes = "".join(f"Note: {n}.\n\n" for n in info.get("notes", []))
     text = (
         "# inkwash evaluation\n\n"
         f"Test set: `{info['data']}` ({split}{info['n_images']} images, resized to {info['size']} px on the "
         f"smaller side and centre-cropped to {info['size']}x{info['size']}); seed {info['seed']}. "
         f"Linearts: {LINEARTS[lineart]}.\n\n"
-        f"Conditions: *No Hints*; {hint_text} at {info['size'] // 4}x{info['size'] // 4}; *Full Hints* = "
-        f"{full_text} as a dense hint map at the same size.\n\n"
+        f"Conditions: {conditions}.\n\n"
         f"FID features: {info['fid']}.  \nLPIPS: {info['lpips']}.  \n"
         "Hint ΔE00: mean CIEDE2000 between each stroke's colour and the output under it (No Hints: –). "
         f"Bleeding: area fraction of line-bounded regions whose output colour spread exceeds the target's by "
