@@ -6,8 +6,9 @@ stages, each a plain function:
     prepare   lineart, hints, mask, base -> Inputs      every input check, before any model runs
     regions   Inputs -> Regions                          the drawing's gap-closed regions (inkwash.regions, cached)
     paint     Inputs + a model -> colour (H,W,3)         a learned model's colour: the model's canvas and back
-    flats     Regions + hints (+ colour) -> Flats        hints win, unhinted regions follow a policy, border stays
-                                                         paper, colour under the lines
+    reference Regions + coloured references -> Match     matched regions' colours (inkwash.reference), if given
+    flats     Regions + hints (+ colour) -> Flats        hints win, then matched colours; unhinted regions follow
+                                                         a policy, border stays paper, colour under the lines
     compose   flats x shading x lines -> layers          the region lock's shading, mask composite with the base
 
 A fill (`lazybrush`) is regions + flats; a learned model proposes colour for unhinted regions and shading inside
@@ -143,7 +144,8 @@ class Inputs:
     """A colorize's checked inputs, all at the lineart's size (H,W).
 
     lines_img: the normalised "L" lineart; lines: (H,W) float32 in [0,1], 1 = paper; hints: (H,W,4) RGB in [0,1] +
-    mask in {0,1}; mask: (H,W,1) in [0,1] or None (everything); base: (H,W,3) in [0,1] or None (the lineart).
+    mask in {0,1}; mask: (H,W,1) in [0,1] or None (everything); base: (H,W,3) in [0,1] or None (the lineart);
+    references: coloured drawings to take region colours from (inkwash.reference.Reference), or None.
     """
 
     lines_img: Image.Image
@@ -151,6 +153,7 @@ class Inputs:
     hints: np.ndarray
     mask: np.ndarray | None = None
     base: np.ndarray | None = None
+    references: list | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -159,8 +162,12 @@ class Inputs:
 
 
 def prepare(lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike | None = None,
-            base: ImageLike | None = None) -> Inputs:
-    """Stage 1: read and check every input (a bad one is an InkwashError before any model work)."""
+            base: ImageLike | None = None, reference: Any = None) -> Inputs:
+    """Stage 1: read and check every input (a bad one is an InkwashError before any model work).
+
+    reference: a coloured drawing (image; its lines are extracted), an inkwash.reference.Reference, or a list
+    of References (a key and the previous frame).
+    """
     lines_img = load_lineart(lineart)
     size = lines_img.size
     lines = lineart_array(lines_img)
@@ -169,7 +176,13 @@ def prepare(lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike 
     keep = load_base(base, size) if base is not None else None
     if keep is not None and m is None:
         raise InkwashError("base: it is kept outside the mask; give a mask too")
-    return Inputs(lines_img, lines, hint_map, m, keep)
+    refs = None
+    if reference is not None:
+        from inkwash.reference import Reference, reference_from_images
+
+        refs = [reference] if not isinstance(reference, (list, tuple)) else list(reference)
+        refs = [r if isinstance(r, Reference) else reference_from_images(r) for r in refs]
+    return Inputs(lines_img, lines, hint_map, m, keep, refs or None)
 
 
 def paint(model: Any, inputs: Inputs, seed: int | None = None, **sampling: Any) -> np.ndarray:
@@ -192,11 +205,23 @@ def regions_of(inputs: Inputs, settings: Settings) -> Any:
     return cached_regions(inputs.lines, RegionConfig(gap=settings.gap))
 
 
-def flats(regions: Any, inputs: Inputs, unhinted: str, proposal: np.ndarray | None = None) -> Any:
-    """Stage: flat colours on the region graph (inkwash.regions.flat_colours) -> Flats (colour (H,W,3), ...)."""
+def match_references(regions: Any, inputs: Inputs) -> Any:
+    """Stage: the regions' colours from the coloured references (inkwash.reference.match_regions) -> Match."""
+    from inkwash.reference import match_regions
+
+    return match_regions(regions, inputs.lines, inputs.references)
+
+
+def flats(regions: Any, inputs: Inputs, unhinted: str, proposal: np.ndarray | None = None,
+          region_colours: np.ndarray | None = None) -> Any:
+    """Stage: flat colours on the region graph (inkwash.regions.flat_colours) -> Flats (colour (H,W,3), ...).
+
+    region_colours: (n+1,3) colours for regions no hint reaches (a reference's match), NaN rows for none.
+    """
     from inkwash.regions import FlatConfig, flat_colours
 
-    return flat_colours(regions, inputs.hints, FlatConfig(unhinted=unhinted), proposal=proposal)
+    return flat_colours(regions, inputs.hints, FlatConfig(unhinted=unhinted), proposal=proposal,
+                        region_colours=region_colours)
 
 
 def compose(inputs: Inputs, flat: np.ndarray, shading: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -257,6 +282,15 @@ def finish(inputs: Inputs, colour: np.ndarray, lines_over: bool, paints_lines: b
     return {"flat": flat, "composite": composite}
 
 
+def to_images(out: dict[str, Any], inputs: Inputs) -> dict[str, Image.Image]:
+    """Float layers (Colorizer.layers) -> {"flat": RGB, "lines": L, "composite": RGB[, "shading": L]}."""
+    images = {"flat": Image.fromarray(_to_uint8(out["flat"]), "RGB"), "lines": inputs.lines_img,
+              "composite": Image.fromarray(_to_uint8(out["composite"]), "RGB")}
+    if "shading" in out:  # a multiplier in [0, 4]: stored as 8-bit with 1.0 at 128 (see README, Layers)
+        images["shading"] = Image.fromarray(_to_uint8(out["shading"] / 2.0), "L")
+    return images
+
+
 # ------------------------------------------------------------------------------------------- main thing
 class Colorizer:
     """Lineart + hints (+ optional selection mask) -> coloured illustration at the lineart's resolution."""
@@ -293,28 +327,41 @@ class Colorizer:
 
     def colorize_layers(self, lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike | None = None,
                         base: ImageLike | None = None, seed: int | None = None, settings: Settings | None = None,
-                        **sampling: Any) -> dict[str, Image.Image]:
+                        reference: Any = None, **sampling: Any) -> dict[str, Image.Image]:
         """-> {"flat": RGB, "lines": L, "composite": RGB}, all at the lineart's size.
 
         hints: file (.png/.json), PIL image or (H,W,4) array; mask: white = colour here, elsewhere the
-        composite keeps `base` (default: the lineart itself) and the flat layer stays white. sampling: steps,
-        strength (models that sample).
+        composite keeps `base` (default: the lineart itself) and the flat layer stays white. reference: a coloured
+        drawing (or inkwash.reference.Reference(s)) whose matching regions give their colours; hints win over it.
+        sampling: steps, strength (models that sample).
         """
-        return self.colorize_inputs(prepare(lineart, hints, mask, base), seed, settings, **sampling)
+        return self.colorize_inputs(prepare(lineart, hints, mask, base, reference), seed, settings, **sampling)
 
     def layers(self, inputs: Inputs, seed: int | None = None, settings: Settings | None = None,
-               **sampling: Any) -> dict[str, np.ndarray]:
-        """The pipeline on prepared inputs -> float layers {"flat", "composite"[, "shading"]} at the lineart's size."""
+               **sampling: Any) -> dict[str, Any]:
+        """The pipeline on prepared inputs -> float layers {"flat", "composite"[, "shading"]} at the lineart's size.
+
+        With references (prepare(..., reference=...)) also "reference": the Match (matched palette per region,
+        confidence; its `source` says where each region's final colour came from).
+        """
         s = (settings or self.settings).check(self.learned)
         model = self.model
         fill = bool(getattr(model, "fill_only", False))
-        raw = None if fill else paint(model, inputs, seed, **sampling)
         locked = fill or (self.learned and s.lock)
+        if inputs.references and not locked:
+            raise InkwashError("a reference colours the drawing's regions; it needs the region lock (drop --no-lock)")
+        raw = None if fill else paint(model, inputs, seed, **sampling)
         masked_pass = inputs.mask is not None and inputs.base is not None
         regions = regions_of(inputs, s) if (locked or masked_pass) else None
+        match = None
         if locked:
             unhinted = s.unhinted or ("model" if self.learned else DEFAULT_UNHINTED)
-            fl = flats(regions, inputs, unhinted, proposal=raw)
+            if inputs.references:
+                match = match_references(regions, inputs)
+            fl = flats(regions, inputs, unhinted, proposal=raw,
+                       region_colours=None if match is None else match.region_colour)
+            if match is not None:
+                match.source = fl.source
             shading = None
             if self.learned:
                 from inkwash.regions import lock_to_regions
@@ -324,25 +371,23 @@ class Colorizer:
             out = compose(inputs, fl.colour, shading)
         else:
             out = finish(inputs, raw, model.lines_over, getattr(model, "paints_lines", False))
-        return keep_unreached(out, inputs, regions) if masked_pass else out
+        out = keep_unreached(out, inputs, regions) if masked_pass else out
+        if match is not None:
+            out["reference"] = match
+        return out
 
     def colorize_inputs(self, inputs: Inputs, seed: int | None = None, settings: Settings | None = None,
                         **sampling: Any) -> dict[str, Image.Image]:
         """The layers of already prepared inputs (`prepare`) as images: a front-end checks everything first."""
-        out = self.layers(inputs, seed, settings, **sampling)
-        images = {"flat": Image.fromarray(_to_uint8(out["flat"]), "RGB"), "lines": inputs.lines_img,
-                  "composite": Image.fromarray(_to_uint8(out["composite"]), "RGB")}
-        if "shading" in out:  # a multiplier in [0, 4]: stored as 8-bit with 1.0 at 128 (see README, Layers)
-            images["shading"] = Image.fromarray(_to_uint8(out["shading"] / 2.0), "L")
-        return images
+        return to_images(self.layers(inputs, seed, settings, **sampling), inputs)
 
     def colorize(self, lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike | None = None,
                  base: ImageLike | None = None, seed: int | None = None, settings: Settings | None = None,
-                 **sampling: Any) -> Image.Image:
-        """Lineart (path, PIL or array) + hints -> coloured RGB image at the lineart's resolution."""
+                 reference: Any = None, **sampling: Any) -> Image.Image:
+        """Lineart (path, PIL or array) + hints (+ a coloured reference) -> coloured RGB image at its resolution."""
         return self.colorize_layers(lineart, hints, mask=mask, base=base, seed=seed, settings=settings,
-                                    **sampling)["composite"]
+                                    reference=reference, **sampling)["composite"]
 
 
-__all__ = ["Colorizer", "Settings", "Inputs", "prepare", "regions_of", "paint", "flats", "compose", "keep_unreached",
-           "finish", "load_mask", "load_base", "resolve_model", "ImageLike", "UNHINTED", "DEFAULT_UNHINTED"]
+__all__ = ["Colorizer", "Settings", "Inputs", "prepare", "regions_of", "paint", "match_references", "flats", "compose",
+           "keep_unreached", "finish", "to_images", "load_mask", "load_base", "resolve_model", "ImageLike", "UNHINTED", "DEFAULT_UNHINTED"]
