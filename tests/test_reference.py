@@ -323,3 +323,23 @@ def test_match_config_thresholds_decide_what_counts_as_matched():
     new_lines = random_warp(lines, "small", seed=6).lines(lines)
     strict = colour_from_reference(new_lines, key, config=MatchConfig(min_fit=1.01))
     assert not strict.match.matched.any()
+
+
+def test_the_drawing_elsewhere_on_a_new_page_beside_other_shapes():
+    lines, flats, truth = drawing(14)
+    key = reference_from_images(truth, lines)
+    page = np.ones((256, 512), np.float32)
+    page[:, 256:] = random_warp(lines, "small", seed=8).lines(lines)  # the character on the right half
+    other = np.full((256, 256), 255, np.uint8)
+    for c, r in (((60, 60), 30), ((170, 90), 45), ((90, 190), 40)):
+        cv2.circle(other, c, r, 0, 2)
+    page[:, :256] = other / 255.0  # and unrelated shapes on the left
+    res = colour_from_reference(page, key)
+    right = ~res.regions.border & (res.regions.area >= 80)
+    right[0] = False
+    xs = np.array([res.regions.bbox[r, 1] for r in range(res.regions.n + 1)])
+    assert res.match.matched[right & (xs >= 256)].mean() >= 0.9
+    from inkwash.reference.align import correspond
+
+    corr = correspond(page, lines, regions_new=res.regions, regions_ref=key.regions)
+    assert corr.score > 0.5

@@ -21,6 +21,9 @@ def evaluate_reference(
     lineart: str = typer.Option("given", "--lineart",
                                 help="Reference lineart: given (the dataset's lines) or extracted (read from the "
                                      "coloured drawing, as without --reference-lineart)."),
+    colours: str = typer.Option("flats", "--colours",
+                                help="The coloured reference: flats (the flat colours under the lines, a model "
+                                     "sheet) or truth (the drawing as published, gradients and all)."),
     seed: int = typer.Option(0, "--seed", help="Fixes every drawing's deformation."),
     limit: int = typer.Option(0, "--limit", help="Only this many drawings, evenly spread (0 = all)."),
     split: str = typer.Option("test", "--split", help="Dataset split: test or train."),
@@ -47,7 +50,7 @@ def evaluate_reference(
     lv = tuple(v.strip() for v in levels.split(",") if v.strip())
     if limit < 0 or size < 0 or sequence < 0:
         raise InkwashError("--limit, --size and --sequence take 0 or more")
-    cfg = ReferenceBenchConfig(levels=lv, lineart=lineart, seed=seed, limit=limit, split=split, size=size,
+    cfg = ReferenceBenchConfig(levels=lv, lineart=lineart, colours=colours, seed=seed, limit=limit, split=split, size=size,
                                delta_e=delta_e, sequence=sequence, oracle=oracle)
     columns = (TextColumn("drawings"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=_console, transient=False) as progress:

@@ -2,9 +2,11 @@
 
 For every test drawing of an outline dataset (`inkwash data openclipart-outlines`: truth, lines and flats) and
 every strength (small, medium, large; reference/deform.py), a seeded warp makes the new frame: its lines warped
-bilinearly, its truth flats by nearest neighbour (the same map). The drawing as published (truth) is the coloured
-reference; its lineart is the dataset's lines ("given") or read from the truth ("extracted", extract.py). The new
-frame is coloured from the reference alone: no hints.
+bilinearly, its truth flats by nearest neighbour (the same map). The coloured reference is the flats with the
+lines over them (`colours="flats"`: a model sheet, flat colours as a studio paints them) or the drawing as
+published (`"truth"`: gradients, highlights and textures that the flats round to one colour, so a region's
+median colour may differ from its flat colour); its lineart is the dataset's lines ("given") or read from the
+coloured reference ("extracted", extract.py). The new frame is coloured from the reference alone: no hints.
 
 Metrics, as BasicPBC (Dai et al., CVPR 2024) and DACoN report them, on the warped truth flats:
 - segment accuracy: the share of the new frame's segments coloured right. As in those papers a segment is an area
@@ -17,8 +19,8 @@ Metrics, as BasicPBC (Dai et al., CVPR 2024) and DACoN report them, on the warpe
   the oracle row shows that ceiling.
 - pixel accuracy: the share of counted paper pixels whose output colour is within `delta_e` of the truth.
 The page (segments touching the image border in near-white) is never counted: leaving paper white is no match.
-An oracle row colours each region of the new frame with the median of the truth warped by the true map: the best
-a region fill can do with perfect matching.
+An oracle row colours each region of the new frame with the median of the reference warped by the true map: the
+best a region fill can do with perfect matching.
 Deformations are generated from the seed by code (nothing shipped but this file), so anyone can rebuild them.
 """
 
@@ -39,6 +41,7 @@ from inkwash.reference.deform import LEVELS, Warp, make_warp, random_warp
 from inkwash.regions.stats import LUMA
 
 LINEARTS = ("given", "extracted")
+COLOURS = ("flats", "truth")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class ReferenceBenchConfig:
 
     levels: tuple[str, ...] = LEVELS
     lineart: str = "given"  # given (the dataset's lines) | extracted (read from the coloured reference)
+    colours: str = "flats"  # the coloured reference: flats (flat colours x lines, a model sheet) | truth
     seed: int = 0
     limit: int = 0  # drawings, evenly spread over the split (0 = all)
     split: str = "test"
@@ -188,13 +192,14 @@ def score_frame(output: np.ndarray, flats: np.ndarray, lines: np.ndarray, cfg: R
     return row
 
 
-def oracle_output(truth: np.ndarray, warp: Warp, new_lines: np.ndarray, gap: float | None = None) -> np.ndarray:
-    """Each region of the new frame in the median of the truth warped by the true map (perfect matching)."""
+def oracle_output(coloured: np.ndarray, warp: Warp, new_lines: np.ndarray, gap: float | None = None) -> np.ndarray:
+    """Each region of the new frame in the median of the coloured reference (H,W,3) in [0,1] warped by the true map
+    (perfect matching)."""
     from inkwash.regions import RegionConfig, cached_regions
     from inkwash.regions.stats import margin_px, region_medians
 
     regions = cached_regions(new_lines, RegionConfig(gap=gap))
-    warped = warp.image(truth.astype(np.float32))
+    warped = warp.image(coloured.astype(np.float32))
     med = region_medians(regions, warped, margin_px(regions, 1.5), 16)
     return med[regions.nearest]
 
@@ -262,10 +267,17 @@ def load_drawings(data: str | Path, cfg: ReferenceBenchConfig) -> list[Drawing]:
 
 
 # ------------------------------------------------------------------------------------------- main thing
+def coloured_reference(d: Drawing, cfg: ReferenceBenchConfig) -> np.ndarray:
+    """The coloured reference of a drawing: (H,W,3) float in [0,1], its flats under its lines, or its truth."""
+    if cfg.colours == "truth":
+        return d.truth
+    return (d.flats.astype(np.float32) / 255.0) * d.lines[..., None]
+
+
 def _reference_of(d: Drawing, cfg: ReferenceBenchConfig):
     from inkwash.reference import reference_from_images
 
-    return reference_from_images(d.truth, d.lines if cfg.lineart == "given" else None)
+    return reference_from_images(coloured_reference(d, cfg), d.lines if cfg.lineart == "given" else None)
 
 
 def run_drawing(d: Drawing, cfg: ReferenceBenchConfig) -> list[dict]:
@@ -287,7 +299,8 @@ def run_drawing(d: Drawing, cfg: ReferenceBenchConfig) -> list[dict]:
         rows.append(row)
         if cfg.oracle:
             rows.append({"id": d.id, "level": level, "method": "oracle",
-                         **score_frame(oracle_output(d.truth, warp, new_lines), target, new_lines, cfg),
+                         **score_frame(oracle_output(coloured_reference(d, cfg), warp, new_lines), target,
+                                       new_lines, cfg),
                          "seconds": float("nan"), "regions": res.regions.n, "unmatched": 0})
     if cfg.sequence > 0:
         rows += run_sequence(d, ref, seed, cfg)
@@ -361,6 +374,8 @@ def evaluate_reference(data: str | Path, out: str | Path | None = None, config: 
     cfg = config or ReferenceBenchConfig()
     if cfg.lineart not in LINEARTS:
         raise InkwashError(f"lineart {cfg.lineart!r}: use one of {', '.join(LINEARTS)}")
+    if cfg.colours not in COLOURS:
+        raise InkwashError(f"colours {cfg.colours!r}: use one of {', '.join(COLOURS)}")
     bad = [lv for lv in cfg.levels if lv not in LEVELS]
     if bad:
         raise InkwashError(f"levels {', '.join(bad)}: use {', '.join(LEVELS)}")
@@ -392,8 +407,9 @@ def write_report(out: Path, rows: list[dict], summary: list[dict], cfg: Referenc
     for r in rows:
         w.writerow({k: (f"{r[k]:.6g}" if isinstance(r[k], float) else r[k]) for k in fields})
     for name, text in (("reference.csv", buf.getvalue()),
-                       ("reference.md", f"Reference colouring on {data} ({cfg.split} split, lineart {cfg.lineart}, "
-                                        f"seed {cfg.seed}, ΔE00 <= {cfg.delta_e:g})\n\n" + table_markdown(summary)),
+                       ("reference.md", f"Reference colouring on {data} ({cfg.split} split, reference {cfg.colours} "
+                                        f"with lineart {cfg.lineart}, seed {cfg.seed}, ΔE00 <= {cfg.delta_e:g})\n\n"
+                                        + table_markdown(summary)),
                        ("reference.json", json.dumps({"data": data, "config": asdict(cfg), "summary": summary},
                                                      indent=1))):
         with atomic_path(out / name, overwrite=True) as tmp:

@@ -2,10 +2,12 @@
 
 Both linearts are drawn on a common work canvas (the new frame scaled to `work_side`^2 pixels at most, so a wide
 drawing keeps its detail; the reference fitted into it, centred, its aspect kept). On that canvas:
-1. moments: the centroids and spreads of the ink give a translation and a scale (robust to any rotation);
-2. ECC (Evangelidis & Psarakis 2008, OpenCV's findTransformECC) refines that to an affine map, coarse to fine on
-   blurred ink, so a turn of 30 degrees or a zoom of 20 % still converges; a result that correlates worse than
-   its start, or that shrinks or grows the drawing more than 2x, is dropped for the start;
+1. starts: the centroids and spreads of the ink matched (a translation and a scale, robust to any turn), no
+   motion at all, and a similarity from paired region shapes (anchors.py: right when the new frame shows part of
+   the drawing, a close-up, a pan, or the drawing elsewhere on a new page);
+2. ECC (Evangelidis & Psarakis 2008, OpenCV's findTransformECC) refines each start to an affine map on blurred
+   ink, the best on finer levels, so a turn of 30 degrees or a zoom of 20 % still converges; a result that
+   correlates worse than a start, or that shrinks or grows the drawing more than 2x, is dropped;
 3. DIS optical flow (Kroeger et al. 2016, OpenCV's DISOpticalFlow) between the new frame and the aligned
    reference takes up what an affine map cannot: perspective, smooth bends, a limb that moved.
 The result is a map from new-frame pixels to reference pixels, each at its own full resolution.
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from inkwash.regions.engine import Regions
 
 
 @dataclass(frozen=True)
@@ -140,37 +144,55 @@ def _warp_ref(ink_ref: np.ndarray, affine: np.ndarray, shape: tuple[int, int]) -
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0)
 
 
-def ecc_affine(ink_new: np.ndarray, ink_ref: np.ndarray, start: np.ndarray, cfg: AlignConfig
-               ) -> tuple[np.ndarray, float]:
-    """Refine a (2,3) new -> reference map by ECC on a pyramid of blurred ink. Returns (map, correlation)."""
+def _ecc_level(ink_new: np.ndarray, ink_ref: np.ndarray, warp: np.ndarray, side: int, cfg: AlignConfig
+               ) -> tuple[np.ndarray | None, float]:
+    """One pyramid level of ECC from warp (2,3, full work scale) -> (refined warp or None, its correlation)."""
     h, w = ink_new.shape
-    warp = start.astype(np.float32)
-    for side in cfg.ecc_sides:
-        f = min(1.0, side / np.sqrt(h * w))
-        size = (max(8, int(round(w * f))), max(8, int(round(h * f))))
-        sigma = cfg.ecc_blur * side
-        a = cv2.GaussianBlur(cv2.resize(ink_new, size, interpolation=cv2.INTER_AREA), (0, 0), sigma)
-        b = cv2.GaussianBlur(cv2.resize(ink_ref, size, interpolation=cv2.INTER_AREA), (0, 0), sigma)
-        scaled = warp.copy()
-        scaled[:, 2] *= f
-        try:
-            _, scaled = cv2.findTransformECC(a, b, scaled, cv2.MOTION_AFFINE,
-                                             (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT,
-                                              cfg.ecc_iterations, 1e-5), None, 1)
-        except cv2.error:  # no convergence (a blank drawing, a flat correlation): keep what we have
-            continue
-        det = abs(float(np.linalg.det(scaled[:, :2])))
-        if not (1.0 / cfg.max_zoom ** 2 <= det <= cfg.max_zoom ** 2) or not np.all(np.isfinite(scaled)):
-            continue
-        scaled[:, 2] /= f
-        warp = scaled
-    start_corr = _correlation(cv2.GaussianBlur(ink_new, (0, 0), 2.0),
-                              cv2.GaussianBlur(_warp_ref(ink_ref, start, ink_new.shape), (0, 0), 2.0))
-    corr = _correlation(cv2.GaussianBlur(ink_new, (0, 0), 2.0),
-                        cv2.GaussianBlur(_warp_ref(ink_ref, warp.astype(np.float64), ink_new.shape), (0, 0), 2.0))
-    if corr < start_corr:
-        return start.astype(np.float64), start_corr
-    return warp.astype(np.float64), corr
+    f = min(1.0, side / np.sqrt(h * w))
+    size = (max(8, int(round(w * f))), max(8, int(round(h * f))))
+    sigma = cfg.ecc_blur * side
+    a = cv2.GaussianBlur(cv2.resize(ink_new, size, interpolation=cv2.INTER_AREA), (0, 0), sigma)
+    b = cv2.GaussianBlur(cv2.resize(ink_ref, size, interpolation=cv2.INTER_AREA), (0, 0), sigma)
+    scaled = warp.astype(np.float32)
+    scaled[:, 2] *= f
+    try:
+        corr, scaled = cv2.findTransformECC(a, b, scaled, cv2.MOTION_AFFINE,
+                                            (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT,
+                                             cfg.ecc_iterations, 1e-5), None, 1)
+    except cv2.error:  # no convergence (a blank drawing, a flat correlation)
+        return None, -1.0
+    det = abs(float(np.linalg.det(scaled[:, :2])))
+    if not (1.0 / cfg.max_zoom ** 2 <= det <= cfg.max_zoom ** 2) or not np.all(np.isfinite(scaled)):
+        return None, -1.0
+    scaled[:, 2] /= f
+    return scaled.astype(np.float64), float(corr)
+
+
+def _aligned_correlation(ink_new: np.ndarray, ink_ref: np.ndarray, warp: np.ndarray) -> float:
+    return _correlation(cv2.GaussianBlur(ink_new, (0, 0), 2.0),
+                        cv2.GaussianBlur(_warp_ref(ink_ref, warp, ink_new.shape), (0, 0), 2.0))
+
+
+def ecc_affine(ink_new: np.ndarray, ink_ref: np.ndarray, starts: list[np.ndarray], cfg: AlignConfig
+               ) -> tuple[np.ndarray, float]:
+    """The best (2,3) new -> reference map by ECC from several starts: each refined on the coarsest level, the
+    best refined on the finer ones. Returns (map, correlation of the aligned ink); a start wins over an ECC
+    result that correlates worse (a divergence)."""
+    best, best_corr = None, -np.inf
+    for st in starts:
+        warp, corr = _ecc_level(ink_new, ink_ref, st, cfg.ecc_sides[0], cfg)
+        if warp is not None and corr > best_corr:
+            best, best_corr = warp, corr
+    warp = best
+    if warp is not None:
+        for side in cfg.ecc_sides[1:]:
+            finer, _ = _ecc_level(ink_new, ink_ref, warp, side, cfg)
+            warp = finer if finer is not None else warp
+    scored = [(_aligned_correlation(ink_new, ink_ref, st), k, st) for k, st in enumerate(starts)]
+    if warp is not None:
+        scored.append((_aligned_correlation(ink_new, ink_ref, warp), -1, warp))
+    corr, _, chosen = max(scored, key=lambda t: (t[0], t[1] == -1))
+    return chosen.astype(np.float64), float(corr)
 
 
 def _flow_image(ink: np.ndarray, cfg: AlignConfig) -> np.ndarray:
@@ -187,12 +209,26 @@ def dense_flow(ink_new: np.ndarray, ink_ref_aligned: np.ndarray, cfg: AlignConfi
 
 
 # ------------------------------------------------------------------------------------------- main thing
-def correspond(lines_new: np.ndarray, lines_ref: np.ndarray, config: AlignConfig | None = None) -> Correspondence:
-    """Map the new frame's pixels onto the reference's: lines_* (H,W) float in [0,1], 1 = paper, any two sizes."""
+def correspond(lines_new: np.ndarray, lines_ref: np.ndarray, config: AlignConfig | None = None,
+               regions_new: Regions | None = None, regions_ref: Regions | None = None) -> Correspondence:
+    """Map the new frame's pixels onto the reference's: lines_* (H,W) float in [0,1], 1 = paper, any two sizes.
+
+    With both drawings' regions, paired region shapes give one more start (anchors.py).
+    """
     cfg = config or AlignConfig()
     new, ref = canvases(lines_new.shape, lines_ref.shape, cfg.work_side)
     ink_new, ink_ref = ink_on_canvas(lines_new, new), ink_on_canvas(lines_ref, ref)
-    affine, score = ecc_affine(ink_new, ink_ref, moment_start(ink_new, ink_ref), cfg)
+    # starts: the ink's centroids and spreads matched (any turn), and no motion (a crop of the drawing, a pan)
+    starts = [moment_start(ink_new, ink_ref), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])]
+    if regions_new is not None and regions_ref is not None:
+        from inkwash.reference.anchors import AnchorConfig, region_shapes, similarity_start
+
+        acfg = AnchorConfig()
+        sim = similarity_start(region_shapes(regions_new, new.scale, new.offset, acfg),
+                               region_shapes(regions_ref, ref.scale, ref.offset, acfg), new.shape, acfg)
+        if sim is not None:
+            starts.append(sim)
+    affine, score = ecc_affine(ink_new, ink_ref, starts, cfg)
     h, w = new.shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     if cfg.flow:

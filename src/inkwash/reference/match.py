@@ -17,9 +17,10 @@ For one reference (a key drawing, or the previous coloured frame of a sequence):
 5. colours, not regions, are decided: P[j, c] = sum of p[j, i] * trust[i] over the reference regions i of colour
    c, so two eyes of one colour that swap places still give the right colour; likewise the evidence
    V[j, c] = sum v[j, i] trust[i] and the fit F[j, c] = sum v f trust / V (the vote-weighted fit of the colour).
-   Several references add theirs, each weighted by its weight.
+   Several references add theirs, each weighted by its weight times the correlation of its aligned lines.
 A region takes its best colour when P leads the second colour's by min_margin, F >= min_fit and V >= min_evidence;
-otherwise it is left to the unhinted policy (FlatConfig.unhinted) like any region no hint reaches.
+otherwise it is left to the unhinted policy (FlatConfig.unhinted) like any region no hint reaches. A region on
+the image border whose best colour is white is the page: it stays paper, as flats leave unhinted border regions.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class MatchConfig:
     min_fit: float = 0.3  # ... its regions fit in size (0.3: within ~5x; a new shape inside a big region fails)
     min_evidence: float = 0.1  # ... and get at least this share of the votes
     candidates: int = 8  # reference regions kept per new region (by score), the rest are noise
+    min_alignment_weight: float = 0.05  # several references weigh weight x alignment correlation, at least this
+    paper_level: float = 0.96  # a colour with every channel above this is paper
 
 
 @dataclass
@@ -231,7 +234,7 @@ def reference_scores(new: Regions, lines_new: np.ndarray, reference: Reference, 
     """(v, f, relaxed s) (n+1, m+1) of a new frame's regions against one reference, and its alignment score."""
     if reference.lines is None:
         raise ValueError("a Reference needs its lines to be aligned with a new frame")
-    corr = correspond(lines_new, reference.lines, cfg.align)
+    corr = correspond(lines_new, reference.lines, cfg.align, new, reference.regions)
     v, f = pair_scores(new, reference.regions, corr, cfg)
     return v, f, relax(v.multiply(f).tocsr(), new, reference.regions, cfg), corr.score
 
@@ -263,10 +266,12 @@ def match_regions(new: Regions, lines_new: np.ndarray, references: list[Referenc
         col = np.searchsorted(keys, _colour_keys(ref.colour))  # colour id of each reference region
         to_colour = sparse.csr_matrix((ref.trust.astype(np.float64), (np.arange(ref.regions.n + 1), col)),
                                       shape=(ref.regions.n + 1, keys.size))
-        share += ref.weight * (_row_normalise(s) @ to_colour).toarray()
-        evidence += ref.weight * (v @ to_colour).toarray()
-        fitted += ref.weight * (v.multiply(f) @ to_colour).toarray()
-        total_weight += ref.weight
+        # a reference whose lines align better has more say (the previous frame, usually, over a distant key)
+        weight = ref.weight * float(np.clip(corr_score, cfg.min_alignment_weight, 1.0))
+        share += weight * (_row_normalise(s) @ to_colour).toarray()
+        evidence += weight * (v @ to_colour).toarray()
+        fitted += weight * (v.multiply(f) @ to_colour).toarray()
+        total_weight += weight
         if k == 0:
             best = np.asarray(s.argmax(axis=1)).ravel()
             has = np.asarray(s.max(axis=1).toarray()).ravel() > 0
@@ -286,6 +291,9 @@ def match_regions(new: Regions, lines_new: np.ndarray, references: list[Referenc
         ev = evidence[rows, first]
         score = (fitted[rows, first] / np.maximum(ev, 1e-12)).astype(np.float32)
         ok = (confidence >= cfg.min_margin) & (score >= cfg.min_fit) & (ev >= cfg.min_evidence)
+        # the page around a drawing matched to white paper stays paper (a learned model leaves it unshaded)
+        white = palette.min(axis=1) >= cfg.paper_level
+        ok &= ~(new.border & white[first])
         ok[0] = False
         colour_id = np.where(ok, first, -1).astype(np.int32)
     region_colour = np.full((n + 1, 3), np.nan, np.float32)
