@@ -15,6 +15,7 @@ The result is a map from new-frame pixels to reference pixels, each at its own f
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -208,6 +209,25 @@ def dense_flow(ink_new: np.ndarray, ink_ref_aligned: np.ndarray, cfg: AlignConfi
     return dis.calc(_flow_image(ink_new, cfg), _flow_image(ink_ref_aligned, cfg), None)
 
 
+_SHAPES: dict = {}  # a key drawing's region shapes, reused frame after frame: {(regions key, scale, offset)}
+_SHAPES_LOCK = threading.Lock()
+
+
+def _cached_shapes(regions: Regions, canvas: Canvas, cfg):
+    from inkwash.reference.anchors import region_shapes
+
+    key = (regions.key, canvas.scale, canvas.offset, cfg)
+    with _SHAPES_LOCK:
+        hit = _SHAPES.get(key)
+    if hit is None:
+        hit = region_shapes(regions, canvas.scale, canvas.offset, cfg)
+        with _SHAPES_LOCK:
+            while len(_SHAPES) >= 8:
+                _SHAPES.pop(next(iter(_SHAPES)))
+            _SHAPES[key] = hit
+    return hit
+
+
 # ------------------------------------------------------------------------------------------- main thing
 def correspond(lines_new: np.ndarray, lines_ref: np.ndarray, config: AlignConfig | None = None,
                regions_new: Regions | None = None, regions_ref: Regions | None = None) -> Correspondence:
@@ -225,7 +245,7 @@ def correspond(lines_new: np.ndarray, lines_ref: np.ndarray, config: AlignConfig
 
         acfg = AnchorConfig()
         sim = similarity_start(region_shapes(regions_new, new.scale, new.offset, acfg),
-                               region_shapes(regions_ref, ref.scale, ref.offset, acfg), new.shape, acfg)
+                               _cached_shapes(regions_ref, ref, acfg), new.shape, acfg)
         if sim is not None:
             starts.append(sim)
     affine, score = ecc_affine(ink_new, ink_ref, starts, cfg)

@@ -44,8 +44,9 @@ class RegionShapes:
 
 # ---------------------------------------------------------------------------------------------- helpers
 def region_shapes(regions: Regions, scale: float, offset: tuple[float, float], cfg: AnchorConfig) -> RegionShapes:
-    """Moments of the biggest enclosed regions, from the pixels of a grid about as fine as the work canvas."""
-    stride = max(1, int(round(1.0 / scale)))
+    """Moments of the biggest enclosed regions (>= min_share of the image: hundreds of px), from the pixels of a
+    grid half as fine as the work canvas."""
+    stride = max(1, int(round(2.0 / scale)))
     lab = regions.labels[::stride, ::stride]
     n = regions.n + 1
     ys, xs = np.mgrid[0:lab.shape[0], 0:lab.shape[1]]

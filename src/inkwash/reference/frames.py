@@ -97,7 +97,7 @@ def unmatched_rows(frame: str, regions: Regions, match: Match, source: np.ndarra
     ids = match.unmatched(regions)
     if source is not None:
         ids = ids[(source[ids] != HINTED) & (source[ids] != SPLIT)]
-    pts = interior_points(regions)
+    pts = interior_points(regions, max(1, min(regions.shape) // 512))
     return [{"frame": frame, "region": int(r), "x": int(pts[r, 0]), "y": int(pts[r, 1]),
              "area": int(regions.area[r]), "score": round(float(match.score[r]), 3),
              "confidence": round(float(match.confidence[r]), 3)} for r in ids]

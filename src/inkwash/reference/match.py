@@ -9,7 +9,8 @@ For one reference (a key drawing, or the previous coloured frame of a sequence):
    that reference region i gets;
 3. fit of the pair: f[j, i] = exp(-area_weight * |log(k A_j / A_i)|), k the area scale of the alignment: a region
    must land in a region of about its size, so a new shape drawn inside a big region (a mouth on a face) does not
-   take the face's colour; the pair's score is s = v * f;
+   take the face's colour; a new region larger than its partner pays half (area_weight_larger): the reference's
+   region may be cut by a line the new frame lacks (extracted lines catch texture strokes); s = v * f;
 4. graph consistency, a few rounds of relaxation: a pair (j, i) whose neighbours match neighbours of i is kept,
        s'[j, i] = s[j, i] * (gamma + support[j, i]) / (gamma + 1),
        support[j, i] = sum_{j' ~ j} w[j, j'] sum_{i' ~ i} p[j', i'] / sum_{j' ~ j} w[j, j'],
@@ -43,7 +44,8 @@ class MatchConfig:
     line_margin: float = 1.5  # px at 512 px: votes and colour medians skip anti-aliased line edges
     vote_cap_at_512: float = 6.0  # px: a pixel's vote weighs min(distance to ink, cap): the rim counts less
     spread_at_512: float = 4.0  # px: landing points also vote for regions this far around (alignment error)
-    area_weight: float = 0.7  # fit: exp(-0.7 |log area ratio|): half the size costs a factor 0.6, 10x 0.2
+    area_weight: float = 0.7  # fit of a new region smaller than its partner: exp(-0.7 |log ratio|), 1/10: 0.2
+    area_weight_larger: float = 0.35  # ... larger: milder, a reference region cut by an extra line still fits
     relax_rounds: int = 3
     relax_gamma: float = 0.5  # a pair none of whose neighbours agree keeps 1/3 of its score
     min_margin: float = 0.15  # the best colour's share must lead the second's by this much
@@ -114,12 +116,19 @@ class Match:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def interior_points(regions: Regions) -> np.ndarray:
-    """(n+1, 2) int64 (x, y) of each region's pixel farthest from ink: its most interior point."""
-    pos = ndimage.maximum_position(regions.dist, regions.labels, np.arange(1, regions.n + 1))
+def interior_points(regions: Regions, stride: int = 1) -> np.ndarray:
+    """(n+1, 2) int64 (x, y) of each region's pixel farthest from ink (its most interior point), searched on every
+    `stride`-th pixel; a region the grid misses gets the middle of its bounding box."""
     pts = np.zeros((regions.n + 1, 2), np.int64)
-    if len(pos):
-        pts[1:] = np.asarray(pos, np.int64)[:, ::-1]
+    if regions.n == 0:
+        return pts
+    box = regions.bbox.astype(np.int64)
+    pts[:, 0], pts[:, 1] = (box[:, 1] + box[:, 3] - 1) // 2, (box[:, 0] + box[:, 2] - 1) // 2
+    lab = regions.labels[::stride, ::stride]
+    pos = ndimage.maximum_position(regions.dist[::stride, ::stride], lab, np.arange(1, regions.n + 1))
+    hit = np.bincount(lab.ravel(), minlength=regions.n + 1)[1:] > 0
+    found = np.asarray(pos, np.int64).reshape(-1, 2)[:, ::-1] * stride
+    pts[1:][hit] = found[hit]
     return pts
 
 
@@ -133,7 +142,7 @@ def _samples(regions: Regions, corr: Correspondence, margin: float, cap: float
     lab = regions.labels[ys, xs]
     d = regions.dist[ys, xs]
     keep = (lab > 0) & (d > margin)
-    pts = interior_points(regions)
+    pts = interior_points(regions, step)
     idx = np.arange(1, regions.n + 1)
     xy = np.concatenate([np.stack([xs[keep], ys[keep]], axis=1).astype(np.float64), pts[1:]])
     reg = np.concatenate([lab[keep], idx]).astype(np.int64)
@@ -208,7 +217,7 @@ def pair_scores(new: Regions, ref: Regions, corr: Correspondence, cfg: MatchConf
     keep = (share.row > 0) & (share.col > 0)
     j, i, v = share.row[keep], share.col[keep], share.data[keep]
     ratio = np.log(np.maximum(new.area[j] * corr.area_scale(), 1.0) / np.maximum(ref.area[i], 1.0))
-    f = np.exp(-cfg.area_weight * np.abs(ratio))
+    f = np.exp(-np.where(ratio < 0, cfg.area_weight, cfg.area_weight_larger) * np.abs(ratio))
     top = _top_k(j, v * f, cfg.candidates)
     shape = (new.n + 1, ref.n + 1)
     return (sparse.csr_matrix((v[top], (j[top], i[top])), shape=shape),
