@@ -343,3 +343,21 @@ def test_the_drawing_elsewhere_on_a_new_page_beside_other_shapes():
 
     corr = correspond(page, lines, regions_new=res.regions, regions_ref=key.regions)
     assert corr.score > 0.5
+
+
+def test_palette_table_lists_every_region_with_its_matched_colour():
+    from inkwash.reference import palette_table
+
+    lines, flats, truth = drawing(15)
+    key = reference_from_images(truth, lines)
+    res = colour_from_reference(random_warp(lines, "small", seed=2).lines(lines), key)
+    table = palette_table(res.regions, res.match)
+    assert [row["region"] for row in table] == list(range(1, res.regions.n + 1))
+    for row in table:
+        assert int(res.regions.labels[row["y"], row["x"]]) == row["region"] or row["area"] < 20
+        c = res.match.region_colour[row["region"]]
+        if row["colour"] is None:
+            assert np.isnan(c[0])
+        else:
+            assert row["colour"] == "#" + "".join(f"{int(round(v * 255)):02x}" for v in c)
+    json.dumps(table)

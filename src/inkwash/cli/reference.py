@@ -17,7 +17,7 @@ _console = Console(stderr=True, soft_wrap=True)
 def evaluate_reference(
     data: Path = typer.Option(..., "--data", help="Outline dataset (inkwash data openclipart-outlines)."),
     out: Path = typer.Option(..., "-o", "--out", help="Report folder: reference.csv, reference.md, reference.json."),
-    levels: str = typer.Option("small,medium,large", "--levels", help="Deformation strengths, comma-separated."),
+    levels: str = typer.Option("small,medium,large", "--levels", help="Deformation strengths, comma-separated: small, medium, large (xlarge: a stress test)."),
     lineart: str = typer.Option("given", "--lineart",
                                 help="Reference lineart: given (the dataset's lines) or extracted (read from the "
                                      "coloured drawing, as without --reference-lineart)."),

@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from inkwash.errors import InkwashError
-from inkwash.reference.deform import LEVELS, Warp, make_warp, random_warp
+from inkwash.reference.deform import LEVELS, PRESETS, Warp, make_warp, random_warp
 from inkwash.regions.stats import LUMA
 
 LINEARTS = ("given", "extracted")
@@ -376,9 +376,9 @@ def evaluate_reference(data: str | Path, out: str | Path | None = None, config: 
         raise InkwashError(f"lineart {cfg.lineart!r}: use one of {', '.join(LINEARTS)}")
     if cfg.colours not in COLOURS:
         raise InkwashError(f"colours {cfg.colours!r}: use one of {', '.join(COLOURS)}")
-    bad = [lv for lv in cfg.levels if lv not in LEVELS]
+    bad = [lv for lv in cfg.levels if lv not in PRESETS]
     if bad:
-        raise InkwashError(f"levels {', '.join(bad)}: use {', '.join(LEVELS)}")
+        raise InkwashError(f"levels {', '.join(bad)}: use {', '.join(PRESETS)}")
     drawings = load_drawings(data, cfg)
     rows: list[dict] = []
     for k, d in enumerate(drawings):

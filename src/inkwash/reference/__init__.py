@@ -6,6 +6,7 @@
     result.flats.colour         # (H,W,3) flat colours in [0,1] (colour under the lines too)
     result.match.region_colour  # (n+1,3) the matched palette per region, NaN where no confident match
     result.match.confidence     # (n+1,) how sure; result.regions.labels (H,W) says which pixel is which region
+    palette_table(result.regions, result.match)   # the same per region as JSON-ready dicts (for a web app)
 
 Hints given with the new lineart win over the match; regions with no confident match follow the unhinted policy
 (neighbour by default); regions touching the image border take a match too (a painted background) but stay paper
@@ -22,7 +23,8 @@ import numpy as np
 
 from inkwash.reference.align import AlignConfig, correspond
 from inkwash.reference.extract import ExtractConfig, extract_lineart
-from inkwash.reference.frames import ImageLike, previous_frame, reference_from_images, unmatched_rows
+from inkwash.reference.frames import (ImageLike, palette_table, previous_frame, reference_from_images,
+                                      unmatched_rows)
 from inkwash.reference.match import Match, MatchConfig, Reference, interior_points, match_regions
 from inkwash.regions import FlatConfig, Flats, RegionConfig, cached_regions, flat_colours
 from inkwash.regions.engine import Regions
@@ -59,5 +61,5 @@ def colour_from_reference(lineart: ImageLike, references: Reference | list[Refer
 
 
 __all__ = ["AlignConfig", "ExtractConfig", "Match", "MatchConfig", "Reference", "ReferenceResult",
-           "colour_from_reference", "correspond", "extract_lineart", "interior_points", "match_regions",
+           "colour_from_reference", "correspond", "extract_lineart", "interior_points", "match_regions", "palette_table",
            "previous_frame", "reference_from_images", "unmatched_rows"]

@@ -3,6 +3,7 @@
     key = reference_from_images(coloured, lineart=None)          # lineart None: extracted (extract.py)
     prev = previous_frame(lines, regions, flat, match)            # a coloured frame as the next one's reference
     rows = unmatched_rows("frame_012.png", regions, match)        # one row per region left to the policy
+    table = palette_table(regions, match)                         # every region's matched colour (a web app's)
 """
 
 from __future__ import annotations
@@ -101,3 +102,17 @@ def unmatched_rows(frame: str, regions: Regions, match: Match, source: np.ndarra
     return [{"frame": frame, "region": int(r), "x": int(pts[r, 0]), "y": int(pts[r, 1]),
              "area": int(regions.area[r]), "score": round(float(match.score[r]), 3),
              "confidence": round(float(match.confidence[r]), 3)} for r in ids]
+
+
+def palette_table(regions: Regions, match: Match) -> list[dict]:
+    """Every region of a frame with what the references gave it, JSON-ready (what a web app shows and edits):
+    {region, x, y (an interior pixel), area, border, colour ("#rrggbb" or None when unmatched), confidence, fit}."""
+    pts = interior_points(regions, max(1, min(regions.shape) // 512))
+    rows = []
+    for r in range(1, regions.n + 1):
+        c = match.region_colour[r]
+        hexc = None if np.isnan(c[0]) else "#" + "".join(f"{int(round(float(v) * 255)):02x}" for v in c)
+        rows.append({"region": r, "x": int(pts[r, 0]), "y": int(pts[r, 1]), "area": int(regions.area[r]),
+                     "border": bool(regions.border[r]), "colour": hexc,
+                     "confidence": round(float(match.confidence[r]), 3), "fit": round(float(match.score[r]), 3)})
+    return rows

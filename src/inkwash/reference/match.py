@@ -76,7 +76,7 @@ class Reference:
                      weight: float = 1.0, line_margin: float = 1.5) -> "Reference":
         """Region colours = median of coloured (H,W,3) in [0,1] over each region's pixels away from its lines."""
         colour = region_medians(regions, np.asarray(coloured, np.float32), margin_px(regions, line_margin), 16)
-        t = np.ones(regions.n + 1, np.float32) if trust is None else np.asarray(trust, np.float32)
+        t = np.ones(regions.n + 1, np.float32) if trust is None else np.array(trust, np.float32)
         t[0] = 0.0
         return cls(regions, colour, t, weight, np.asarray(lines, np.float32))
 
