@@ -429,7 +429,7 @@ def colorize(
         outs = [(out, seed)]
     check_outputs([p for o, _ in outs for k, p in layer_paths(o, layers).items() if k != "shading" or learned],
                   overwrite)
-    if hints is None and spec.capabilities.needs_hints:
+    if hints is None and key is None and spec.capabilities.needs_hints:
         _warn(f"no --hints: {spec.name} fills regions from hint strokes, so the lineart stays uncoloured")
     colorizer = Colorizer(spec.open(weights, **options), settings=settings)
     if key is not None:
