@@ -6,8 +6,9 @@ stages, each a plain function:
     prepare   lineart, hints, mask, base -> Inputs      every input check, before any model runs
     regions   Inputs -> Regions                          the drawing's gap-closed regions (inkwash.regions, cached)
     paint     Inputs + a model -> colour (H,W,3)         a learned model's colour: the model's canvas and back
-    flats     Regions + hints (+ colour) -> Flats        hints win, unhinted regions follow a policy, border stays
-                                                         paper, colour under the lines
+    reference Regions + coloured references -> Match     matched regions' colours (inkwash.reference), if given
+    flats     Regions + hints (+ colour) -> Flats        hints win, then matched colours; unhinted regions follow
+                                                         a policy, border stays paper, colour under the lines
     compose   flats x shading x lines -> layers          the region lock's shading, mask composite with the base
 
 A fill (`lazybrush`) is regions + flats; a learned model proposes colour for unhinted regions and shading inside
@@ -198,7 +199,8 @@ class Inputs:
 
     lines_img: the normalised "L" lineart; lines: (H,W) float32 in [0,1], 1 = paper; hints: (H,W,4) uint8, RGB levels
     + mask 0/255 (8-bit: a quarter of float32's 268 MB at 4096 px; hint colours are 8-bit anyway); mask: (H,W,1) in
-    [0,1] or None (everything); base: (H,W,3) in [0,1] or None (the lineart).
+    [0,1] or None (everything); base: (H,W,3) in [0,1] or None (the lineart); references: coloured drawings to take
+    region colours from (inkwash.reference.Reference), or None.
     """
 
     lines_img: Image.Image
@@ -206,6 +208,7 @@ class Inputs:
     hints: np.ndarray
     mask: np.ndarray | None = None
     base: np.ndarray | None = None
+    references: list | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -214,8 +217,12 @@ class Inputs:
 
 
 def prepare(lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike | None = None,
-            base: ImageLike | None = None) -> Inputs:
-    """Stage 1: read and check every input (a bad one is an InkwashError before any model work)."""
+            base: ImageLike | None = None, reference: Any = None) -> Inputs:
+    """Stage 1: read and check every input (a bad one is an InkwashError before any model work).
+
+    reference: a coloured drawing (image; its lines are extracted), an inkwash.reference.Reference, or a list
+    of References (a key and the previous frame).
+    """
     lines_img = load_lineart(lineart)
     size = lines_img.size
     lines = lineart_array(lines_img)
@@ -227,7 +234,13 @@ def prepare(lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike 
     keep = load_base(base, size) if base is not None else None
     if keep is not None and m is None:
         raise InkwashError("base: it is kept outside the mask; give a mask too")
-    return Inputs(lines_img, lines, hint_map, m, keep)
+    refs = None
+    if reference is not None:
+        from inkwash.reference import Reference, reference_from_images
+
+        refs = [reference] if not isinstance(reference, (list, tuple)) else list(reference)
+        refs = [r if isinstance(r, Reference) else reference_from_images(r) for r in refs]
+    return Inputs(lines_img, lines, hint_map, m, keep, refs or None)
 
 
 def paint(model: Any, inputs: Inputs, seed: int | None = None, dtype: type = np.float32,
@@ -252,11 +265,23 @@ def regions_of(inputs: Inputs, settings: Settings) -> Any:
     return cached_regions(inputs.lines, RegionConfig(gap=settings.gap))
 
 
-def flats(regions: Any, inputs: Inputs, unhinted: str, proposal: np.ndarray | None = None) -> Any:
-    """Stage: flat colours on the region graph (inkwash.regions.flat_colours) -> Flats (colour (H,W,3), ...)."""
+def match_references(regions: Any, inputs: Inputs) -> Any:
+    """Stage: the regions' colours from the coloured references (inkwash.reference.match_regions) -> Match."""
+    from inkwash.reference import match_regions
+
+    return match_regions(regions, inputs.lines, inputs.references)
+
+
+def flats(regions: Any, inputs: Inputs, unhinted: str, proposal: np.ndarray | None = None,
+          region_colours: np.ndarray | None = None) -> Any:
+    """Stage: flat colours on the region graph (inkwash.regions.flat_colours) -> Flats (colour (H,W,3), ...).
+
+    region_colours: (n+1,3) colours for regions no hint reaches (a reference's match), NaN rows for none.
+    """
     from inkwash.regions import FlatConfig, flat_colours
 
-    return flat_colours(regions, inputs.hints, FlatConfig(unhinted=unhinted), proposal=proposal)
+    return flat_colours(regions, inputs.hints, FlatConfig(unhinted=unhinted), proposal=proposal,
+                        region_colours=region_colours)
 
 
 def model_shade(regions: Any, raw: np.ndarray, medians: np.ndarray | None = None) -> np.ndarray:
@@ -351,6 +376,16 @@ def finish(inputs: Inputs, colour: np.ndarray, lines_over: bool, paints_lines: b
     return {"flat": flat, "composite": composite}
 
 
+def to_images(out: dict[str, Any], inputs: Inputs, wanted: tuple[str, ...] | None = None) -> dict[str, Image.Image]:
+    """Float layers (Colorizer.layers) -> {"composite": RGB, "flat": RGB, "lines": L[, "shading": L]}, or the
+    `wanted` ones (+ lines). Shading: a multiplier in [0, 1], white = unshaded, a layer in multiply mode."""
+    images = {"lines": inputs.lines_img}
+    for name, mode in (("composite", "RGB"), ("flat", "RGB"), ("shading", "L")):
+        if name in out and (wanted is None or name in wanted):
+            images[name] = Image.fromarray(_to_uint8(out[name]), mode)
+    return images
+
+
 # ------------------------------------------------------------------------------------------- main thing
 class Colorizer:
     """Lineart + hints (+ optional selection mask) -> coloured illustration at the lineart's resolution."""
@@ -398,34 +433,41 @@ class Colorizer:
 
     def colorize_layers(self, lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike | None = None,
                         base: ImageLike | None = None, seed: int | None = None, settings: Settings | None = None,
-                        **sampling: Any) -> dict[str, Image.Image]:
+                        reference: Any = None, **sampling: Any) -> dict[str, Image.Image]:
         """-> {"flat": RGB, "lines": L, "composite": RGB}, all at the lineart's size.
 
         hints: file (.png/.json), PIL image or (H,W,4) array; mask: white = colour here, elsewhere the
-        composite keeps `base` (default: the lineart itself) and the flat layer stays white. sampling: steps,
-        strength (models that sample).
+        composite keeps `base` (default: the lineart itself) and the flat layer stays white. reference: a coloured
+        drawing (or inkwash.reference.Reference(s)) whose matching regions give their colours; hints win over it.
+        sampling: steps, strength (models that sample).
         """
-        return self.colorize_inputs(prepare(lineart, hints, mask, base), seed, settings, **sampling)
+        return self.colorize_inputs(prepare(lineart, hints, mask, base, reference), seed, settings, **sampling)
 
     def layers(self, inputs: Inputs, seed: int | None = None, settings: Settings | None = None,
-               wanted: tuple[str, ...] | None = None, **sampling: Any) -> dict[str, np.ndarray]:
+               wanted: tuple[str, ...] | None = None, **sampling: Any) -> dict[str, Any]:
         """The pipeline on prepared inputs -> float layers {"flat", "composite"[, "shading"]} at the lineart's size.
 
         wanted: the layers needed (default all); without "flat", the composite is made in the flat layer's memory
-        (200 MB less at 4096 px).
+        (200 MB less at 4096 px). With references (prepare(..., reference=...)) also "reference": the Match (matched
+        palette per region, confidence; its `source` says where each region's final colour came from).
         """
         s = (settings or self.settings).check(self.learned)
         model = self.model
         fill = bool(getattr(model, "fill_only", False))
         locked = fill or (self.learned and s.lock)
+        if inputs.references and not locked:
+            raise InkwashError("a reference colours the drawing's regions; it needs the region lock (drop --no-lock)")
         # a locked model's colour only feeds region medians and shading: 8-bit is enough
         raw = None if fill else paint(model, inputs, seed, np.uint8 if locked else np.float32, **sampling)
         masked_pass = inputs.mask is not None and inputs.base is not None
         regions = regions_of(inputs, s) if (locked or masked_pass) else None
+        match = None
         if locked:
             unhinted = s.unhinted or ("model" if self.learned else DEFAULT_UNHINTED)
             style, strength = s.shading_for(self.learned)
             medians = residual = None
+            if inputs.references:
+                match = match_references(regions, inputs)
             if self.learned:  # the model's colour per region, once for the proposal and its shading
                 from inkwash.regions import lock_medians
 
@@ -433,13 +475,19 @@ class Colorizer:
                 if style == "model" and strength > 0:
                     residual = model_shade(regions, raw, medians)
             raw = None  # 200 MB at 4096 px: freed before the flats and the composite are made
-            fl = flats(regions, inputs, unhinted, proposal=medians)
+            fl = flats(regions, inputs, unhinted, proposal=medians,
+                       region_colours=None if match is None else match.region_colour)
+            if match is not None:
+                match.source = fl.source
             shading = shade(regions, fl, style, strength, s.light, residual)
             in_place = wanted is not None and "flat" not in wanted and inputs.mask is None
             out = compose(inputs, fl.colour, shading, out=fl.colour if in_place else None)
         else:
             out = finish(inputs, raw, model.lines_over, getattr(model, "paints_lines", False))
-        return keep_unreached(out, inputs, regions) if masked_pass else out
+        out = keep_unreached(out, inputs, regions) if masked_pass else out
+        if match is not None:
+            out["reference"] = match
+        return out
 
     def colorize_inputs(self, inputs: Inputs, seed: int | None = None, settings: Settings | None = None,
                         wanted: tuple[str, ...] | None = None, **sampling: Any) -> dict[str, Image.Image]:
@@ -448,22 +496,16 @@ class Colorizer:
         wanted: the layers to convert (default all: composite, flat, lines, shading when there is one); at 4096 px
         each conversion costs a tenth of a second.
         """
-        out = self.layers(inputs, seed, settings, wanted, **sampling)
-        images = {"lines": inputs.lines_img}
-        for name, mode in (("composite", "RGB"), ("flat", "RGB"), ("shading", "L")):
-            if name in out and (wanted is None or name in wanted):
-                # shading: a multiplier in [0, 1], white = unshaded, a layer in multiply mode
-                images[name] = Image.fromarray(_to_uint8(out[name]), mode)
-        return images
+        return to_images(self.layers(inputs, seed, settings, wanted, **sampling), inputs, wanted)
 
     def colorize(self, lineart: ImageLike, hints: ImageLike | None = None, mask: ImageLike | None = None,
                  base: ImageLike | None = None, seed: int | None = None, settings: Settings | None = None,
-                 **sampling: Any) -> Image.Image:
-        """Lineart (path, PIL or array) + hints -> coloured RGB image at the lineart's resolution."""
-        inputs = prepare(lineart, hints, mask, base)
+                 reference: Any = None, **sampling: Any) -> Image.Image:
+        """Lineart (path, PIL or array) + hints (+ a coloured reference) -> coloured RGB image at its resolution."""
+        inputs = prepare(lineart, hints, mask, base, reference)
         return self.colorize_inputs(inputs, seed, settings, wanted=("composite",), **sampling)["composite"]
 
 
-__all__ = ["Colorizer", "Settings", "Inputs", "prepare", "regions_of", "paint", "flats", "model_shade", "shade", "compose",
-           "keep_unreached",
-           "finish", "load_mask", "load_base", "resolve_model", "parse_key", "ImageLike", "UNHINTED", "SHADES", "DEFAULT_UNHINTED", "DEFAULT_SHADING"]
+__all__ = ["Colorizer", "Settings", "Inputs", "prepare", "regions_of", "paint", "match_references", "flats",
+           "model_shade", "shade", "compose", "keep_unreached", "finish", "to_images", "load_mask", "load_base",
+           "resolve_model", "parse_key", "ImageLike", "UNHINTED", "SHADES", "DEFAULT_UNHINTED", "DEFAULT_SHADING"]

@@ -18,7 +18,8 @@ from inkwash.errors import InkwashError
 
 # Each module registers its commands on `app` when imported; a missing one (a feature not built yet)
 # simply contributes no command.
-_COMMAND_MODULES = ("data", "preview", "colorize", "train", "demo", "evaluate", "export", "serve", "study")
+_COMMAND_MODULES = ("data", "preview", "colorize", "train", "demo", "evaluate", "export", "serve", "study",
+                    "reference")
 for _name in _COMMAND_MODULES:
     try:
         importlib.import_module(f"inkwash.cli.{_name}")

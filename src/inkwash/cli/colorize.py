@@ -5,6 +5,10 @@ read from `NAME.hints.json`, `NAME.hints.png`, `NAME-hints.png` or `NAME_hints.p
 selection mask from `NAME.mask.png` / `NAME-mask.png` / `NAME_mask.png` beside it (both optional); such files
 are never coloured as linearts. Outputs go to OUTDIR/NAME.png (same subfolders), with --layers also
 NAME_flat.png and NAME_lines.png; outputs that exist are skipped (a rerun finishes an interrupted batch).
+
+With --reference KEY.png the batch is a sequence: frames in natural order of their names (frame2 before
+frame10), each coloured from the key and from the previous coloured frame; regions no reference matched are
+listed in OUTDIR/reference-report.csv (one row per region) and OUTDIR/reference-report.json (per frame).
 """
 
 from __future__ import annotations
@@ -100,6 +104,13 @@ def write_layers(result: dict, out: Path, layers: bool, overwrite: bool, ora: bo
     return written
 
 
+def natural_key(path: Path) -> list:
+    """Sort key of a frame's path: digits compare as numbers (frame2 < frame10)."""
+    import re
+
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(path))]
+
+
 def _warn(msg: str) -> None:
     _console.print(f"[yellow]warning[/] {msg}", markup=True, highlight=False)
 
@@ -158,6 +169,93 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
                       if skipped else ""))
     if failed:
         raise InkwashError(f"{len(failed)} of {len(linearts)} linearts failed (listed above); the others were written")
+
+
+def _match_summary(match, regions, unhinted: str) -> str:
+    enclosed = int((~regions.border[1:]).sum())
+    missed = len(match.unmatched(regions))
+    return (f"{enclosed - missed} of {enclosed} enclosed regions matched the reference"
+            + (f"; {missed} left to --unhinted {unhinted}" if missed else ""))
+
+
+def _run_sequence(colorizer, key, linearts: list[Path], odd: list[tuple[Path, str]], folder: Path, out_dir: Path,
+                  layers: bool, overwrite: bool, seed: Optional[int], unhinted: str, ora: bool = False) -> None:
+    """--batch with --reference: frames in order, each from the key and the previous coloured frame."""
+    import csv
+    import io
+    import json
+
+    import numpy as np
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from inkwash.infer import prepare, regions_of, to_images
+    from inkwash.io import atomic_path, load_rgb
+    from inkwash.reference import previous_frame, unmatched_rows
+
+    frames = sorted(linearts, key=lambda p: natural_key(p.relative_to(folder)))
+    failed: list[tuple[Path, str]] = []
+    report: list[dict] = []
+    rows: list[dict] = []
+    prev = None
+    columns = (TextColumn("colorize"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+               TextColumn("{task.fields[name]}"))
+    with Progress(*columns, console=_console, transient=False) as progress:
+        task = progress.add_task("colorize", total=len(frames), name="")
+        for path in frames:
+            rel = path.relative_to(folder)
+            out = out_dir / rel.with_suffix(".png")
+            progress.update(task, name=str(rel))
+            try:
+                inputs = prepare(path, companion(path, "hints"), companion(path, "mask"),
+                                 reference=[key] + ([prev] if prev is not None else []))
+                regions = regions_of(inputs, colorizer.settings)
+                paths = layer_paths(out, layers)
+                if not overwrite and all(p.exists() for k, p in paths.items() if k != "shading"):
+                    # done by an earlier run: its colours still lead the next frame (trust unknown, so lower)
+                    done = paths.get("flat", out)
+                    prev = previous_frame(inputs.lines, regions, np.asarray(load_rgb(done), np.float32) / 255.0)
+                    report.append({"frame": str(rel), "skipped": True})
+                    progress.advance(task)
+                    continue
+                check_outputs([p for k, p in paths.items() if k != "shading" or colorizer.learned]
+                              + ([ora_path(out)] if ora else []), overwrite)
+                result = colorizer.layers(inputs, seed)
+                write_layers(to_images(result, inputs), out, layers, overwrite, ora)
+                match = result["reference"]
+                prev = previous_frame(inputs.lines, regions, result["flat"], match, match.source)
+                missed = unmatched_rows(str(rel), regions, match, match.source)
+                rows += missed
+                enclosed = int((~regions.border[1:]).sum())
+                report.append({"frame": str(rel), "regions": int(regions.n), "enclosed": enclosed,
+                               "unmatched": len(missed), "alignment": [round(a, 3) for a in match.alignment],
+                               "unmatched_regions": missed})
+            except InkwashError as exc:
+                failed.append((rel, str(exc)))
+                prev = None  # the chain restarts from the key alone
+            except Exception as exc:  # noqa: BLE001 - one broken frame must not lose the rest of the sequence
+                failed.append((rel, f"internal error ({type(exc).__name__}: {exc}); please report it"))
+                prev = None
+            progress.advance(task)
+    buf = io.StringIO()
+    fields = ["frame", "region", "x", "y", "area", "score", "confidence"]
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    for name, text in (("reference-report.csv", buf.getvalue()),
+                       ("reference-report.json", json.dumps({"frames": report}, indent=1))):
+        with atomic_path(out_dir / name, overwrite=True) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    for p, why in odd:
+        _console.print(f"[yellow]not coloured[/] {p.relative_to(folder)}: {why}", markup=True, highlight=False)
+    for rel, msg in failed:
+        _console.print(f"[yellow]skipped[/] {rel}: {msg}", markup=True, highlight=False)
+    coloured = [r for r in report if not r.get("skipped")]
+    with_missed = sum(1 for r in coloured if r["unmatched"])
+    _console.print(f"{len(coloured)} of {len(frames)} frames coloured from the reference into {out_dir}; "
+                   f"{len(rows)} regions in {with_missed} frames had no confident match (left to --unhinted "
+                   f"{unhinted}; see {out_dir / 'reference-report.csv'})", highlight=False)
+    if failed:
+        raise InkwashError(f"{len(failed)} of {len(frames)} frames failed (listed above); the others were written")
 
 
 # ----------------------------------------------------------------------------------------------- command
@@ -228,6 +326,14 @@ def colorize(
     variations: Optional[int] = typer.Option(None, "--variations",
                                              help="Sampling models: write OUT_v1.png..OUT_vN.png with seeds "
                                                   "SEED..SEED+N-1, and OUT_variations.png side by side."),
+    reference: Optional[Path] = typer.Option(None, "--reference",
+                                             help="A coloured drawing (a model sheet, the key frame): regions of "
+                                                  "the lineart take the colours of its matching regions; hints "
+                                                  "win, unmatched regions follow --unhinted. Default model: "
+                                                  "lazybrush (flat colours)."),
+    reference_lineart: Optional[Path] = typer.Option(None, "--reference-lineart",
+                                                     help="The lineart the reference was coloured on (default: "
+                                                          "its dark thin strokes and black areas)."),
     threads: Optional[int] = typer.Option(None, "--threads",
                                           help="Compute threads (torch, OpenCV, onnxruntime); default: one per "
                                                "core. Threads wait passively unless OMP_WAIT_POLICY is set."),
@@ -244,15 +350,22 @@ def colorize(
 
     Variations (a model that samples): inkwash colorize LINEART --hints H --model runs/sp --steps 20
     --strength 0.5 --variations 4 -o out.png writes out_v1.png..out_v4.png and out_variations.png (side by side).
+
+    From a coloured reference: inkwash colorize page2.png --reference page1_coloured.png -o page2_col.png;
+    with --batch frames/ --reference key.png each frame (natural name order) follows the key and the
+    previous frame, and OUT/reference-report.csv lists regions that matched nothing.
     """
-    from inkwash.infer import Colorizer, Settings, prepare, resolve_model
+    from inkwash.infer import Colorizer, Settings, prepare, regions_of, resolve_model, to_images
     from inkwash.threads import configure
 
     configure(threads)
     # 1. every check that needs no model: flags, the model's name and capabilities, the input files
     if model and method and model != method:
         raise InkwashError(f"--model {model} and --method {method} disagree; give one of them")
-    name = model or method or DEFAULT_MODEL
+    if reference_lineart is not None and reference is None:
+        raise InkwashError("--reference-lineart is the lineart of --reference; give --reference too")
+    # a reference colours regions flat, as a paint bucket would: the fill unless a model is asked for
+    name = model or method or ("lazybrush" if reference is not None else DEFAULT_MODEL)
     if (lineart is None) == (batch is None):
         raise InkwashError("give either one LINEART or --batch DIR (not both, not neither)")
     spec, weights = resolve_model(name)
@@ -270,8 +383,12 @@ def colorize(
             raise InkwashError(f"--fill-unhinted and --unhinted {unhinted} disagree; give one of them")
         else:
             unhinted = "neighbour"
-    if classic and (gap is not None or unhinted is not None or shading is not None or shade is not None):
-        raise InkwashError("--gap, --unhinted, --shading and --shade apply to the region engine, not --solver classic")
+    if classic and (gap is not None or unhinted is not None or shading is not None or shade is not None
+                    or reference is not None):
+        raise InkwashError("--gap, --unhinted, --shading, --shade and --reference apply to the region engine, "
+                           "not --solver classic")
+    if reference is not None and not lock:
+        raise InkwashError("--reference colours the drawing's regions; it needs the region lock (drop --no-lock)")
     if not learned and (resolution is not None or not lines_over or not lock):
         raise InkwashError("--resolution, --no-lines-over and --no-lock apply to learned models, not lazybrush")
     settings = Settings(gap=gap, unhinted=unhinted, lock=lock, shade=shade, shading=shading, light=light).check(learned)
@@ -309,13 +426,30 @@ def colorize(
 
         check_folder_writable(out)
         linearts, odd = split_batch(list_images(batch))
+        if reference is not None:
+            linearts = [p for p in linearts if p.resolve() not in
+                        {reference.resolve(), (reference_lineart or reference).resolve()}]
         if not linearts:
             raise InkwashError(f"{batch}: no linearts found (PNG, JPEG, WebP, BMP, TIFF)")
         colorizer = Colorizer(spec.open(weights, **options), settings=settings)
+        if reference is not None:
+            from inkwash.reference import reference_from_images
+
+            if sampling:
+                raise InkwashError("--steps and --strength do not apply to a --reference sequence")
+            key = reference_from_images(reference, reference_lineart, gap)
+            _run_sequence(colorizer, key, linearts, odd, batch, out, layers, overwrite, seed,
+                          unhinted or ("model" if learned else "neighbour"), ora)
+            return
         _run_batch(colorizer, linearts, odd, batch, out, layers, overwrite, seed, sampling, ora)
         return
 
-    inputs = prepare(lineart, hints, mask, base)
+    key = None
+    if reference is not None:
+        from inkwash.reference import reference_from_images
+
+        key = reference_from_images(reference, reference_lineart, gap)
+    inputs = prepare(lineart, hints, mask, base, reference=key)
     if variations is not None:
         first = 0 if seed is None else seed
         outs = [(out.with_name(f"{out.stem}_v{i + 1}{out.suffix or '.png'}"), first + i) for i in range(variations)]
@@ -324,15 +458,19 @@ def colorize(
     sheet = out.with_name(f"{out.stem}_variations.png") if variations is not None and variations > 1 else None
     check_outputs([p for o, _ in outs for k, p in layer_paths(o, layers).items() if k != "shading" or learned]
                   + ([sheet] if sheet else []) + ([ora_path(o) for o, _ in outs] if ora else []), overwrite)
-    if hints is None and spec.capabilities.needs_hints:
+    if hints is None and key is None and spec.capabilities.needs_hints:
         _warn(f"no --hints: {spec.name} fills regions from hint strokes, so the lineart stays uncoloured")
     colorizer = Colorizer(spec.open(weights, **options), settings=settings)
     wanted = None if (layers or ora) else ("composite",)
     written, composites = [], []
     for o, s in outs:
-        result = colorizer.colorize_inputs(inputs, s, wanted=wanted, **sampling)
-        composites.append(result["composite"])
-        written += write_layers(result, o, layers, overwrite, ora)
+        result = colorizer.layers(inputs, s, wanted=wanted, **sampling)
+        images = to_images(result, inputs, wanted)
+        composites.append(images["composite"])
+        written += write_layers(images, o, layers, overwrite, ora)
+    if key is not None:
+        _console.print(_match_summary(result["reference"], regions_of(inputs, colorizer.settings),
+                                      unhinted or ("model" if learned else "neighbour")), highlight=False)
     if sheet is not None:  # the variations side by side, to choose from
         from inkwash.io import save_image
 

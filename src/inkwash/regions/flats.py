@@ -10,12 +10,15 @@ Rules, in order:
 3. A region with several colours is split between them by LazyBrush's Potts graph cut on that region's pixels
    only (`split.py`): the cut runs along ink inside the region (free: ink is not part of it) and across paper
    where it is narrowest, so boundaries follow the drawing, never blocks.
-4. Unhinted regions: `paper` leaves them white; `neighbour` gives each the colour of the coloured neighbour it
+4. Given region colours (a reference frame's matched colours, `region_colours`) go to the regions no hint
+   reached, border regions included: a reference that paints the background around its drawing says so.
+   Regions still without a colour then follow the policy.
+5. Unhinted regions: `paper` leaves them white; `neighbour` gives each the colour of the coloured neighbour it
    shares the most outline with (outline with no ink between, a closed gap, counts `1 + open_bonus` times),
    in rounds so regions several steps from a hint are reached; `model` gives each the median colour of a
    model's proposal over its pixels away from lines. Regions touching the image border stay paper unless
    hinted, whatever the policy: that is the paper around the drawing.
-5. Every ink pixel takes the colour of its nearest paper pixel, so the flat layer has no white rims.
+6. Every ink pixel takes the colour of its nearest paper pixel, so the flat layer has no white rims.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from inkwash.regions.split import potts_split
 from inkwash.regions.stats import margin_px, region_medians, under_lines
 
 UNHINTED = ("paper", "neighbour", "model")
-SOURCES = ("paper", "hinted", "split", "neighbour", "model")  # Flats.source codes are indices into this
-PAPER, HINTED, SPLIT, NEIGHBOUR, MODEL = range(len(SOURCES))
+SOURCES = ("paper", "hinted", "split", "neighbour", "model", "reference")  # Flats.source codes index this
+PAPER, HINTED, SPLIT, NEIGHBOUR, MODEL, REFERENCE = range(len(SOURCES))
 WHITE = np.ones(3, np.float32)
 
 
@@ -63,7 +66,7 @@ class Flats:
 
     colour: np.ndarray  # (H,W,3) float32 in [0,1], colour under the lines too
     region_colour: np.ndarray  # (n+1,3) float32: each region's colour (a split region: its largest part's)
-    source: np.ndarray  # (n+1,) uint8 index into SOURCES: paper / hinted / split / neighbour / model
+    source: np.ndarray  # (n+1,) uint8 index into SOURCES: paper / hinted / split / neighbour / model / reference
     paper: np.ndarray  # (H,W) bool: pixels left paper (white because unhinted, not because a hint was white)
 
 
@@ -191,12 +194,13 @@ def _neighbour_fill(regions: Regions, source: np.ndarray, colour: np.ndarray, to
 
 # ------------------------------------------------------------------------------------------- main thing
 def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None = None,
-                 proposal: np.ndarray | None = None) -> Flats:
+                 proposal: np.ndarray | None = None, region_colours: np.ndarray | None = None) -> Flats:
     """The flat colour layer of a drawing's regions from hint strokes.
 
     hints: (H,W,4) float RGB in [0,1] + mask in {0,1}, or uint8 levels; proposal (for unhinted="model"): a model's
     colours, (H,W,3) float in [0,1], or already one colour per region, (n+1,3) (e.g. `region_medians` computed
-    once for several uses, or a reference frame's matched colours). Returns Flats; see the module doc for the rules.
+    once for several uses); region_colours: (n+1,3) float in [0,1], NaN rows for none, colours for regions no hint
+    reaches (rule 4: a reference frame's matched colours). Returns Flats; see the module doc for the rules.
     """
     cfg = config or FlatConfig()
     if cfg.unhinted not in UNHINTED:
@@ -228,6 +232,14 @@ def flat_colours(regions: Regions, hints: np.ndarray, config: FlatConfig | None 
         split = np.flatnonzero(k > 1).tolist()
         source[split] = SPLIT
 
+    if region_colours is not None:
+        given = np.asarray(region_colours, np.float32)
+        if given.shape != (n + 1, 3):
+            raise ValueError(f"region_colours of shape {given.shape}: expected {(n + 1, 3)}")
+        take = (source == PAPER) & ~np.isnan(given).any(axis=1)
+        take[0] = False
+        region_colour[take] = np.clip(given[take], 0.0, 1.0)
+        source[take] = REFERENCE
     todo = (source == PAPER) & ~regions.border
     todo[0] = False
     if cfg.unhinted == "neighbour":
