@@ -7,10 +7,13 @@ paintstorch_examples.png: per example, lineart + hand-drawn hints, the shipped P
 stenciltorch_passes.png: the README's three-pass workflow on the girl example (the same masks and strokes as the
 README's commands): a full pass from a few strokes, the hair re-coloured blue under a mask, then the dress under
 a second mask with no hints; outside each mask the previous pass is kept pixel for pixel.
+outline_dataset.png: lines / flats / truth of four test drawings of the outline dataset (built first with
+`inkwash data openclipart-outlines data/ocal-outlines`; another place with OUTLINES=DIR docs/figures.py outlines).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -78,7 +81,39 @@ def stenciltorch_passes() -> Path:
     return out
 
 
+# four test drawings of the outline dataset: a thick-lined fruit, dark brown hair that is colour (not ink), sketchy
+# open contours, a soft blush that is a glaze (in the truth only); () picks clean ones from the index instead
+OUTLINE_IDS = ("food/fruit/pesca_architetto_frances_01", "people/head3",
+               "recreation/toys/stylized_teddy_bear_wit_02", "signs_and_symbols/money/piggybank")
+
+
+def outline_dataset() -> Path:
+    from inkwash.data.store import ImageStore
+
+    store = ImageStore(Path(os.environ.get("OUTLINES", ROOT / "data" / "ocal-outlines")), split="test")
+    ids = [it["id"] for it in store.items]
+    picks = [ids.index(i) for i in OUTLINE_IDS] if OUTLINE_IDS else _clean_outlines(store.items)
+    rows = [[store.layer(i, "lines"), store.layer(i, "flats"), store[i]] for i in picks]
+    out = ROOT / "docs" / "outline_dataset.png"
+    _contact_sheet(rows, ["lines", "flats", "truth"], 150).save(out, optimize=True)
+    return out
+
+
+def _clean_outlines(items: list[dict], n: int = 4) -> list[int]:
+    """n drawings of distinct categories whose lines outline the colours and whose flats are close to the truth."""
+    order = sorted(range(len(items)), key=lambda i: (-items[i]["outlined"], items[i]["flat_error"], items[i]["id"]))
+    picks, seen = [], set()
+    for i in order:
+        it = items[i]
+        if it["category"] not in seen and it["colour_fraction"] > 0.2 and it["height"] == it["width"]:
+            picks.append(i)
+            seen.add(it["category"])
+        if len(picks) == n:
+            break
+    return picks
+
+
 if __name__ == "__main__":
-    figures = {"paintstorch": paintstorch_examples, "stenciltorch": stenciltorch_passes}
+    figures = {"paintstorch": paintstorch_examples, "stenciltorch": stenciltorch_passes, "outlines": outline_dataset}
     for name in sys.argv[1:] or figures:  # e.g. `docs/figures.py stenciltorch` redraws only that one
         print("wrote", figures[name]())

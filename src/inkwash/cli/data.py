@@ -133,3 +133,33 @@ def openclipart_cmd(
     summary = prepare_openclipart(dst, root=root, debs=deb, fmt=fmt, cfg=cfg, jobs=jobs, keep_work=keep_work,
                                   command=_command(ctx))
     _print_summary(summary)
+
+
+@data_app.command("openclipart-outlines")
+def openclipart_outlines_cmd(
+    ctx: typer.Context,
+    dst: Path = typer.Argument(..., help="New or empty folder for the outline dataset (or an earlier run's)."),
+    root: Path = typer.Option(Path("/usr/share/openclipart"), help="Installed Open Clip Art (its svg/ folder)."),
+    deb: list[Path] | None = typer.Option(None, help="openclipart-svg .deb file(s) to unpack instead."),
+    short_side: int = typer.Option(512, help="Render so the smaller side is this (thesis: 512)."),
+    jobs: int = typer.Option(2, help="Worker processes."),
+    grayscale: bool = typer.Option(True, "--grayscale-filter/--no-grayscale", help="Drop near-grayscale drawings."),
+    lines: bool = typer.Option(True, "--line-filter/--no-line-filter",
+                               help="Drop drawings without outlines or with outlines too faint to read."),
+    test_fraction: float = typer.Option(0.1, help="Share held out as the test split (by path hash)."),
+    keep_work: bool = typer.Option(False, help="Keep DST/.work (per-image cache) to re-run with other filters fast."),
+) -> None:
+    """inkwash data openclipart-outlines data/ocal-outlines --jobs 2
+
+    Build the outline dataset with ground truth from Open Clip Art's SVGs: per drawing, the truth (as published,
+    the item's image), its lines (only the ink) and flats (one colour per fill), pixel-aligned, and the paint
+    order. Drawings without outlines, with faint outlines, mostly gradient, with raster images or near-duplicates
+    are rejected (DST/report.csv). Same ids and train/test split as `inkwash data openclipart`. Resumable.
+    """
+    from inkwash.data.outlines import OutlineConfig, prepare_outlines
+
+    _check_jobs(jobs)
+    cfg = _config(short_side, short_side // 2, test_fraction, None, grayscale, False)  # as `data openclipart`
+    summary = prepare_outlines(dst, root=root, debs=deb, cfg=cfg, ocfg=OutlineConfig(line_filter=lines), jobs=jobs,
+                               keep_work=keep_work, command=_command(ctx))
+    _print_summary(summary)

@@ -53,6 +53,11 @@ REASONS = {
     "grayscale": "near-grayscale: too few coloured pixels to learn colour from",
     "no-lines": "no dark outlines: too few thin dark pixels for a lineart",
     "duplicate": "near-duplicate (perceptual hash) of an earlier kept image",
+    # outline datasets (data/outlines.py): judged on the rendered lines, flats and paints
+    "no-outlines": "no outlines: too little ink in the lines render, or lines that do not run along the colour edges",
+    "faint-outlines": "outlines too faint: ink there, but too few pixels dark enough to read as lines",
+    "mostly-gradient": "mostly gradient: most of the coloured area is gradient fills, far from any flat colour",
+    "raster": "embeds a raster image, whose pixels cannot be split into ink and colour",
 }
 
 
@@ -94,6 +99,20 @@ class Source:
     path: str
     name: str
     extra: dict = field(default_factory=dict)  # copied into the index item, e.g. {"category": "animals"}
+
+
+@dataclass
+class Layers:
+    """What a loader may return instead of one image: the item's main image plus aligned extras of the same size.
+
+    image: the main image (what every reader of the dataset gets); images: named extra layers (RGB, same size);
+    records: named JSON-ready dicts stored beside them; stats: measures copied into the item's record for filters.
+    """
+
+    image: Image.Image
+    images: dict[str, Image.Image] = field(default_factory=dict)
+    records: dict[str, dict] = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)
 
 
 class Rejected(Exception):
@@ -197,9 +216,9 @@ def scan_folder(src: Path) -> list[Source]:
     return [Source(str(p), p.relative_to(src).as_posix()) for p in files]
 
 
-def _cache_key(source: Source, cfg: CurateConfig) -> str:
+def _cache_key(source: Source, cfg: CurateConfig, loader_key: str = "") -> str:
     st = Path(source.path).stat()
-    raw = f"{source.name}\0{st.st_mtime_ns}\0{st.st_size}\0{cfg.cache_fingerprint()}"
+    raw = f"{source.name}\0{st.st_mtime_ns}\0{st.st_size}\0{cfg.cache_fingerprint()}\0{loader_key}"
     return hashlib.sha1(raw.encode("utf-8")).hexdigest()[:20]
 
 
@@ -234,9 +253,18 @@ def _write_json(path: Path, obj) -> None:
 # ------------------------------------------------------------------------------------------- per-image work
 
 
-def process_one(source: Source, cfg: CurateConfig, loader: Callable, items_dir: Path) -> dict:
-    """Load, resize and measure one source; returns its record, from the cache when it is there."""
-    key = _cache_key(source, cfg)
+def _save_png(img: Image.Image, path: Path) -> None:
+    with atomic_path(path, overwrite=True) as tmp:
+        img.save(tmp, format="PNG", compress_level=6)
+
+
+def process_one(source: Source, cfg: CurateConfig, loader: Callable, items_dir: Path, loader_key: str = "") -> dict:
+    """Load, resize and measure one source; returns its record, from the cache when it is there.
+
+    `loader(path, cfg)` returns an image or a `Layers`; extra layers are resized like the main image and cached
+    beside it. `loader_key` names what the loader's output depends on beyond cfg (a new key redoes the work).
+    """
+    key = _cache_key(source, cfg, loader_key)
     record_path = items_dir / key[:2] / f"{key}.json"
     if record_path.is_file():
         try:
@@ -251,20 +279,33 @@ def process_one(source: Source, cfg: CurateConfig, loader: Callable, items_dir: 
             pass  # a half-written record or a lost PNG from a killed run: redo it
     record: dict = {"name": source.name, "key": key}
     try:
-        img = loader(Path(source.path), cfg)
+        loaded = loader(Path(source.path), cfg)
+        layers = loaded if isinstance(loaded, Layers) else Layers(loaded)
+        img = layers.image
         w, h = img.size
         if min(w, h) < cfg.min_side:
             raise Rejected("too-small", f"{w}x{h}, short side under {cfg.min_side}")
         img = resize_short_side(img, cfg.short_side, cfg.max_upscale)
         png = items_dir / key[:2] / f"{key}.png"
-        with atomic_path(png, overwrite=True) as tmp:
-            img.save(tmp, format="PNG", compress_level=6)
+        members = {}
+        for name, layer in layers.images.items():  # extras first: the main PNG and the record mark completion
+            path = png.with_name(f"{key}.{name}.png")
+            _save_png(resize_short_side(layer, cfg.short_side, cfg.max_upscale), path)
+            members[name] = str(path.relative_to(items_dir))
+        for name, obj in layers.records.items():
+            path = png.with_name(f"{key}.{name}.json")
+            with atomic_path(path, overwrite=True) as tmp:  # compact: records can list thousands of elements
+                tmp.write_text(json.dumps(obj, separators=(",", ":")) + "\n")
+            members[name] = str(path.relative_to(items_dir))
+        _save_png(img, png)
         record.update(status="ok", png=str(png.relative_to(items_dir)), width=img.width, height=img.height,
                       source_width=w, source_height=h, phash=f"{phash(img):016x}",
-                      **image_stats(np.asarray(img), cfg))
+                      **image_stats(np.asarray(img), cfg), **layers.stats)
+        if members:
+            record["layers"] = members
     except Rejected as rej:
         record.update(status="rejected", reason=rej.reason, detail=rej.detail)
-    _write_json(record_path, record)  # last: a record only exists once its PNG does
+    _write_json(record_path, record)  # last: a record only exists once its PNGs do
     return {**record, "cached": False}
 
 
@@ -294,8 +335,16 @@ def _claim(dst: Path) -> Path:
     return work
 
 
-def apply_filters(records: list[dict], cfg: CurateConfig) -> tuple[list[dict], list[tuple[str, str, str]]]:
-    """Split decoded records into kept and rejected (name, reason, detail); duplicates keep the first by name."""
+Filter = Callable[[dict], "tuple[str, str] | None"]  # record -> (reason, detail) to reject it, or None to keep
+
+
+def apply_filters(records: list[dict], cfg: CurateConfig,
+                  filters: Iterable[Filter] = ()) -> tuple[list[dict], list[tuple[str, str, str]]]:
+    """Split decoded records into kept and rejected (name, reason, detail); duplicates keep the first by name.
+
+    `filters` (a loader's own, e.g. outlines') run after the built-in grayscale and line filters, before duplicates.
+    """
+    filters = list(filters)
     kept, rejected = [], []
     hashes = np.zeros(len(records), dtype=np.uint64)
     for rec in sorted(records, key=lambda r: r["name"]):
@@ -309,6 +358,10 @@ def apply_filters(records: list[dict], cfg: CurateConfig) -> tuple[list[dict], l
         if cfg.line_filter and rec["line_fraction"] < cfg.min_line_fraction:
             rejected.append((rec["name"], "no-lines",
                              f"{rec['line_fraction']:.2%} outline pixels < {cfg.min_line_fraction:.2%}"))
+            continue
+        verdict = next((v for v in (f(rec) for f in filters) if v), None)
+        if verdict:
+            rejected.append((rec["name"], *verdict))
             continue
         h = np.uint64(int(rec["phash"], 16))
         if kept:
@@ -333,8 +386,12 @@ def _item_ids(names: list[str]) -> dict[str, str]:
 
 
 def write_shards(dst: Path, kept: list[dict], items_dir: Path, sources: dict[str, Source],
-                 cfg: CurateConfig) -> tuple[list[dict], int]:
-    """Pack kept PNGs into shards/{split}-NNNNN.tar, each under cfg.shard_mib; returns index items and bytes."""
+                 cfg: CurateConfig, item_keys: Iterable[str] = ()) -> tuple[list[dict], int]:
+    """Pack kept PNGs into shards/{split}-NNNNN.tar, each under cfg.shard_mib; returns index items and bytes.
+
+    Each item's layers go in the same shard as its main image; `item_keys` are record measures copied into the item.
+    """
+    item_keys = tuple(item_keys)
     shard_dir = dst / "shards"
     shard_dir.mkdir(exist_ok=True)
     limit = int(cfg.shard_mib * 2**20)
@@ -345,23 +402,32 @@ def write_shards(dst: Path, kept: list[dict], items_dir: Path, sources: dict[str
         groups: list[list[tuple[dict, bytes]]] = [[]]
         size = 0
         for rec in recs:
-            data = (items_dir / rec["png"]).read_bytes()
-            if groups[-1] and size + len(data) + 1024 > limit:  # 1 KiB: tar header + padding per member
+            files = {"": (items_dir / rec["png"]).read_bytes()}  # "" = the main image; then the named layers
+            files.update({name: (items_dir / rel).read_bytes() for name, rel in rec.get("layers", {}).items()})
+            nbytes = sum(len(d) + 1024 for d in files.values())  # 1 KiB: tar header + padding per member
+            if groups[-1] and size + nbytes > limit:
                 groups.append([])
                 size = 0
-            groups[-1].append((rec, data))
-            size += len(data) + 1024
+            groups[-1].append((rec, files))
+            size += nbytes
         for n, group in enumerate(g for g in groups if g):
             shard = f"shards/{split}-{n:05d}.tar"
             with atomic_path(dst / shard, overwrite=True) as tmp, tarfile.open(tmp, "w") as tar:
-                for rec, data in group:
-                    member = ids[rec["name"]] + ".png"
-                    info = tarfile.TarInfo(member)
-                    info.size, info.mtime, info.mode = len(data), 0, 0o644  # mtime 0: same data, same bytes
-                    tar.addfile(info, io.BytesIO(data))
-                    items.append({"id": ids[rec["name"]], "split": split, "source": rec["name"],
-                                  "width": rec["width"], "height": rec["height"], "shard": shard, "member": member,
-                                  **sources[rec["name"]].extra})
+                for rec, files in group:
+                    members = {}
+                    for name, data in files.items():
+                        suffix = Path(rec["png"] if not name else rec["layers"][name]).suffix
+                        member = ids[rec["name"]] + (f".{name}" if name else "") + suffix
+                        info = tarfile.TarInfo(member)
+                        info.size, info.mtime, info.mode = len(data), 0, 0o644  # mtime 0: same data, same bytes
+                        tar.addfile(info, io.BytesIO(data))
+                        members[name] = member
+                    item = {"id": ids[rec["name"]], "split": split, "source": rec["name"],
+                            "width": rec["width"], "height": rec["height"], "shard": shard, "member": members.pop(""),
+                            **sources[rec["name"]].extra, **{k: rec[k] for k in item_keys if k in rec}}
+                    if members:
+                        item["layers"] = members
+                    items.append(item)
             written.add(shard)
             total += (dst / shard).stat().st_size
     for old in shard_dir.glob("*.tar"):  # shards of an earlier run with more images
@@ -377,7 +443,7 @@ def _size_line(values: list[int]) -> str:
 
 
 def write_card(dst: Path, items: list[dict], rejected: Counter, cfg: CurateConfig, *, source: str, licence: str,
-               command: str, shard_bytes: int, extra_markdown: str = "") -> None:
+               command: str, shard_bytes: int, extra_markdown: str = "", options: dict | None = None) -> None:
     """DATASET.md: where the images come from, their licence, counts, rejections and how to rebuild it."""
     splits = Counter(it["split"] for it in items)
     lines = [
@@ -395,7 +461,7 @@ def write_card(dst: Path, items: list[dict], rejected: Counter, cfg: CurateConfi
         "", "## Rejections", "", "| reason | files | meaning |", "|---|---:|---|",
     ]
     lines += [f"| {r} | {n} | {REASONS.get(r, '')} |" for r, n in rejected.most_common()]
-    lines += ["", "## Options", "", "```json", json.dumps(asdict(cfg), indent=1), "```", ""]
+    lines += ["", "## Options", "", "```json", json.dumps({**asdict(cfg), **(options or {})}, indent=1), "```", ""]
     if extra_markdown:
         lines += [extra_markdown.rstrip(), ""]
     with atomic_path(dst / "DATASET.md", overwrite=True) as tmp:
@@ -410,8 +476,15 @@ def prepare_sources(sources: list[Source], dst: str | Path, cfg: CurateConfig | 
                     progress: bool = True, source_label: str = "unknown", licence: str = "unknown",
                     command: str = "", extra_meta: dict | None = None,
                     extra_card: Callable[[list[dict]], str] | None = None,
-                    keep_work: bool = False) -> PrepareSummary:
-    """Curate `sources` into the prepared dataset `dst`; re-running after a kill re-uses finished images."""
+                    keep_work: bool = False, filters: Iterable[Filter] = (), loader_key: str = "",
+                    card_options: dict | None = None, item_keys: Iterable[str] = ()) -> PrepareSummary:
+    """Curate `sources` into the prepared dataset `dst`; re-running after a kill re-uses finished images.
+
+    A loader may return `Layers` (extra aligned images and JSON records per item, stored as members beside the
+    main image); `filters` add reasons of its own; `loader_key` must change whenever the loader's output does;
+    `card_options` are extra settings shown in the card and index beside the CurateConfig; `item_keys` are
+    record measures copied into each index item.
+    """
     cfg = cfg or CurateConfig()
     loader = loader or load_raster
     dst = Path(dst)
@@ -422,7 +495,7 @@ def prepare_sources(sources: list[Source], dst: str | Path, cfg: CurateConfig | 
     work = _claim(dst)
     items_dir = work / "items"
     by_name = {s.name: s for s in sources}
-    task = functools.partial(process_one, cfg=cfg, loader=loader, items_dir=items_dir)
+    task = functools.partial(process_one, cfg=cfg, loader=loader, items_dir=items_dir, loader_key=loader_key)
     records: list[dict] = []
     # forkserver where there is one: a plain fork after OpenCV's or torch's thread pools have run in this
     # process (any caller that already decoded an image) deadlocks the workers on a lock copied mid-use
@@ -439,9 +512,9 @@ def prepare_sources(sources: list[Source], dst: str | Path, cfg: CurateConfig | 
         if pool:
             pool.terminate()
             pool.join()
-    kept, rejected_rows = apply_filters(records, cfg)
+    kept, rejected_rows = apply_filters(records, cfg, filters)
     (dst / "index.json").unlink(missing_ok=True)  # shards are rewritten next: never leave a stale index
-    items, shard_bytes = write_shards(dst, kept, items_dir, by_name, cfg)
+    items, shard_bytes = write_shards(dst, kept, items_dir, by_name, cfg, item_keys)
     rejected = Counter(reason for _, reason, _ in rejected_rows)
     with atomic_path(dst / "report.csv", overwrite=True) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
@@ -449,10 +522,12 @@ def prepare_sources(sources: list[Source], dst: str | Path, cfg: CurateConfig | 
         writer.writerows(rejected_rows)
     command = command or "inkwash.data.curate.prepare_sources(...)"
     write_card(dst, items, rejected, cfg, source=source_label, licence=licence, command=command,
-               shard_bytes=shard_bytes, extra_markdown=extra_card(items) if extra_card else "")
+               shard_bytes=shard_bytes, extra_markdown=extra_card(items) if extra_card else "",
+               options=card_options)
     splits = dict(Counter(it["split"] for it in items))
     index = {"format": FORMAT, "short_side": cfg.short_side, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-             "source": source_label, "licence": licence, "command": command, "options": asdict(cfg),
+             "source": source_label, "licence": licence, "command": command,
+             "options": {**asdict(cfg), **(card_options or {})},
              "counts": {"kept": len(items), "splits": splits, "rejected": dict(rejected.most_common())},
              **(extra_meta or {}), "items": items}
     _write_json(dst / "index.json", index)

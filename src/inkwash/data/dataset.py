@@ -11,6 +11,11 @@ rectangles, brush strokes and full frames of data/masks.py.
 Deviation: the thesis runs xDoG on the full-size illustration and resizes the lineart with it; we run it on the
 resized crop, so line width is the same in every sample whatever the source resolution, and it costs less.
 
+Linearts come from xDoG or, for an outline dataset (`inkwash data openclipart-outlines`: items with "lines" and
+"flats" layers), from the drawing's real outlines: `lineart="outline"`, "xdog", or "mix" (outline with probability
+`lineart_mix`, else xDoG; plain xDoG when the source has no outlines). With outlines the crop is taken at the same
+place from lines, flats and truth, and `hints="hand"` scribbles inside the flats' regions (strokes.hand_hints).
+
 Randomness is a pure function of (seed, index, epoch): `set_epoch` changes it per epoch for training (call it on
 every rank and before creating the DataLoader iterator, as with DistributedSampler); test items never change.
 """
@@ -29,11 +34,13 @@ from skimage.measure import label
 from inkwash.data.masks import MaskConfig, composite, random_mask
 from inkwash.data.simplify import SimplifyConfig, simplify
 from inkwash.data.store import ImageStore
-from inkwash.data.strokes import PixelHintConfig, StrokeConfig, random_pixel_hints, random_strokes
+from inkwash.data.strokes import (HandHintConfig, PixelHintConfig, StrokeConfig, hand_hints, random_pixel_hints,
+                                  random_strokes)
 from inkwash.data.xdog import XDoGConfig, random_xdog
 from inkwash.errors import InkwashError
 
-HINT_MODES = ("strokes", "pixels", "none")
+HINT_MODES = ("strokes", "pixels", "hand", "none")
+LINEART_MODES = ("xdog", "outline", "mix")
 
 
 @dataclass
@@ -89,14 +96,32 @@ def resize_short_side(img: Image.Image, size: int) -> Image.Image:
     return img if new == (w, h) else img.resize(new, Image.Resampling.BICUBIC)
 
 
-def crop_square(img: Image.Image, size: int, rng: np.random.Generator | None) -> Image.Image:
-    """A size x size crop: at a random place when rng is given (training), else centred (test)."""
+def _resize_nearest(img: Image.Image, size: int) -> Image.Image:
+    """resize_short_side with nearest neighbour: flats keep their exact colours (same geometry as bicubic)."""
     w, h = img.size
+    scale = size / min(w, h)
+    new = (max(size, round(w * scale)), max(size, round(h * scale)))
+    return img if new == (w, h) else img.resize(new, Image.Resampling.NEAREST)
+
+
+def crop_box(wh: tuple[int, int], size: int, rng: np.random.Generator | None) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of a size x size crop of a (W,H) image: random when rng is given (training), else centred."""
+    w, h = wh
     if rng is None:
         x, y = (w - size) // 2, (h - size) // 2
     else:
         x, y = int(rng.integers(w - size + 1)), int(rng.integers(h - size + 1))
-    return img.crop((x, y, x + size, y + size))
+    return x, y, x + size, y + size
+
+
+def crop_square(img: Image.Image, size: int, rng: np.random.Generator | None) -> Image.Image:
+    """A size x size crop: at a random place when rng is given (training), else centred (test)."""
+    return img.crop(crop_box(img.size, size, rng))
+
+
+def has_outlines(source) -> bool:
+    """Whether a source holds outline drawings (lines and flats layers beside each illustration)."""
+    return getattr(source, "kind", None) == "outlines" and {"lines", "flats"} <= set(getattr(source, "layers", ()))
 
 
 class ColorizationDataset(torch.utils.data.Dataset):
@@ -117,9 +142,17 @@ class ColorizationDataset(torch.utils.data.Dataset):
         mask_cfg: MaskConfig | None = None,
         stencil_cfg: StencilConfig | None = None,
         crop: int = 0,  # side of the square crop (0 = size): a part of the image at the same scale, cheaper
+        lineart: str = "xdog",  # "xdog", "outline" (an outline dataset's lines) or "mix"
+        lineart_mix: float = 0.5,  # with "mix": probability of the real outline (else xDoG), per sample
+        with_flats: bool = False,  # add the drawing's flats to each item (outline datasets)
+        hand_cfg: HandHintConfig | None = None,
     ):
         if hints not in HINT_MODES:
             raise InkwashError(f"unknown hint scheme {hints!r}; use one of {', '.join(HINT_MODES)}")
+        if lineart not in LINEART_MODES:
+            raise InkwashError(f"unknown lineart source {lineart!r}; use one of {', '.join(LINEART_MODES)}")
+        if not 0.0 <= lineart_mix <= 1.0:
+            raise InkwashError(f"lineart_mix {lineart_mix}: give a probability in [0, 1]")
         crop = crop or size
         if size < 4 or crop % 4 or not 4 <= crop <= size:
             raise InkwashError(f"size {size}, crop {crop}: give multiples of 4 (hints are drawn at a quarter), "
@@ -134,6 +167,15 @@ class ColorizationDataset(torch.utils.data.Dataset):
         self.simplify_cfg = simplify_cfg or SimplifyConfig()
         self.mask_cfg = mask_cfg or MaskConfig()
         self.stencil_cfg = stencil_cfg or StencilConfig()
+        self.hand_cfg = hand_cfg or HandHintConfig()
+        self.outlines = has_outlines(source)
+        needs = [what for what, on in (("lineart 'outline'", lineart == "outline"), ("hints 'hand'", hints == "hand"),
+                                       ("flats", with_flats)) if on]
+        if needs and not self.outlines:
+            raise InkwashError(f"{', '.join(needs)} need an outline dataset (lines and flats beside each drawing); "
+                               "build one with `inkwash data openclipart-outlines`, or use lineart 'xdog'")
+        self.lineart = "xdog" if lineart == "mix" and not self.outlines else lineart
+        self.lineart_mix, self.with_flats = lineart_mix, with_flats
 
     def __len__(self) -> int:
         return len(self.source)
@@ -168,14 +210,23 @@ class ColorizationDataset(torch.utils.data.Dataset):
 
         illustration: (3,S,S) in [-1,1]; lineart: (1,S,S) in [-1,1], white paper +1;
         hints: (4,S/4,S/4), RGB in [-1,1] (0 where no hint), mask channel in {0,1}.
+        with_flats adds flats: (3,S,S) in [-1,1], the drawing's flat colours, aligned with the illustration.
         with_stencil adds simplified: (3,S,S) in [-1,1]; mask: (1,S,S) in {0,1}, 1 = region to colour;
         composite: (3,S,S) in [-1,1], the illustration outside the mask and the lineart inside.
         """
         rng = self.rng(index)
+        outline = self.lineart == "outline" or (self.lineart == "mix" and rng.random() < self.lineart_mix)
         img = resize_short_side(self.source[index].convert("RGB"), self.short_side)
-        crop = crop_square(img, self.size, rng if self.train else None)
-        lineart = random_xdog(crop, rng, self.xdog_cfg)
+        box = crop_box(img.size, self.size, rng if self.train else None)
+        crop = img.crop(box)
+        lines = flats = None
+        if outline or self.hints == "hand" or self.with_flats:  # the same place in every layer: pixel-aligned
+            lines = resize_short_side(self.source.layer(index, "lines"), self.short_side).convert("L").crop(box)
+            flats = _resize_nearest(self.source.layer(index, "flats"), self.short_side).crop(box)
+        lineart = lines if outline else random_xdog(crop, rng, self.xdog_cfg)
         item = {"illustration": to_tensor(crop), "lineart": to_tensor(lineart)}
+        if self.with_flats:
+            item["flats"] = to_tensor(flats)
         hint_source = crop
         if self.with_stencil:
             simplified = simplify(crop, lineart, self.simplify_cfg)
@@ -185,7 +236,11 @@ class ColorizationDataset(torch.utils.data.Dataset):
             item["mask"] = mask_t
             item["composite"] = composite(item["illustration"], item["lineart"], mask_t)
             hint_source = simplified  # thesis IV.3.2.1: hints come from the simplified illustration
-        h = self._hints(hint_source, rng)
+        if self.hints == "hand":  # regions of the real outline, whatever lineart the model sees
+            h = hand_hints(np.asarray(flats), np.asarray(lines, np.float32) / 255.0, rng, self.hand_cfg,
+                           truth=np.asarray(crop))
+        else:
+            h = self._hints(hint_source, rng)
         rgb = torch.from_numpy(h[..., :3].transpose(2, 0, 1).copy()) * 2.0 - 1.0
         m = torch.from_numpy(h[..., 3:].transpose(2, 0, 1).copy())
         item["hints"] = torch.cat([rgb * m, m], 0)

@@ -10,11 +10,13 @@ is kept in each index item: free labels for training a local feature network. Cu
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import subprocess
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -39,24 +41,34 @@ def cairosvg_available() -> bool:
     return True
 
 
+def svg_output_size(thumb_png: bytes, cfg: CurateConfig) -> dict:
+    """CairoSVG size arguments giving the smaller side cfg.short_side, from a 64 px wide thumbnail of the SVG."""
+    # a thumbnail first gives the aspect ratio, so the real render never explodes on a 1:1000 banner
+    thumb = Image.open(io.BytesIO(thumb_png))
+    aspect = thumb.height / thumb.width
+    w, h = (cfg.short_side, cfg.short_side * aspect) if aspect >= 1 else (cfg.short_side / aspect, cfg.short_side)
+    if w * h > cfg.max_pixels:
+        raise Rejected("too-large", f"renders to {w:.0f}x{h:.0f}, over the cap of {cfg.max_pixels / 1e6:.0f} MP")
+    return {"output_width": cfg.short_side} if aspect >= 1 else {"output_height": cfg.short_side}
+
+
+def render_error(exc: Exception) -> Rejected:
+    """A renderer or parser failure as a one-line rejection."""
+    return Rejected("render-error", f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
+
+
 def render_svg(path: Path, cfg: CurateConfig) -> Image.Image:
     """Render an SVG on white with its smaller side at cfg.short_side; renderer failures are Rejected."""
     import cairosvg
 
     try:
-        # a thumbnail first gives the aspect ratio, so the real render never explodes on a 1:1000 banner
-        thumb = Image.open(io.BytesIO(cairosvg.svg2png(url=str(path), output_width=64)))
-        aspect = thumb.height / thumb.width
-        w, h = (cfg.short_side, cfg.short_side * aspect) if aspect >= 1 else (cfg.short_side / aspect, cfg.short_side)
-        if w * h > cfg.max_pixels:
-            raise Rejected("too-large", f"renders to {w:.0f}x{h:.0f}, over the cap of {cfg.max_pixels / 1e6:.0f} MP")
-        size = {"output_width": cfg.short_side} if aspect >= 1 else {"output_height": cfg.short_side}
+        size = svg_output_size(cairosvg.svg2png(url=str(path), output_width=64), cfg)
         img = Image.open(io.BytesIO(cairosvg.svg2png(url=str(path), background_color="white", **size)))
         img.load()
     except Rejected:
         raise
     except Exception as exc:  # noqa: BLE001 - CairoSVG raises anything from XML, CSS and number parsing on odd files
-        raise Rejected("render-error", f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
+        raise render_error(exc) from None
     return img.convert("RGB")  # already composited on white by background_color
 
 
@@ -102,16 +114,15 @@ def openclipart_sources(root: Path, fmt: str) -> list[Source]:
     return sources
 
 
-def _category_table(items: list[dict]) -> str:
+def category_table(items: list[dict]) -> str:
     counts = Counter(it["category"] for it in items)
     rows = ["## Categories (labels for a feature network)", "", "| category | kept |", "|---|---:|"]
     return "\n".join(rows + [f"| {c} | {n} |" for c, n in sorted(counts.items())])
 
 
-def prepare_openclipart(dst: str | Path, *, root: str | Path | None = None, debs: list[Path] | None = None,
-                        fmt: str | None = None, cfg: CurateConfig | None = None, **kwargs) -> PrepareSummary:
-    """Build a prepared dataset from Open Clip Art (installed root, or .deb files unpacked to a temp folder)."""
-    cfg = cfg or CurateConfig()
+@contextlib.contextmanager
+def openclipart_root(root: str | Path | None = None, debs: list[Path] | None = None) -> Iterator[Path]:
+    """The Open Clip Art root to read: the installed one, or the .deb files unpacked to a temp folder meanwhile."""
     with tempfile.TemporaryDirectory(prefix="inkwash-ocal-") as tmp:
         if debs:
             base = unpack_debs([Path(d) for d in debs], Path(tmp))
@@ -119,6 +130,14 @@ def prepare_openclipart(dst: str | Path, *, root: str | Path | None = None, debs
             base = Path(root) if root is not None else DEFAULT_ROOT
             if not base.is_dir():
                 raise InkwashError(f"{base}: Open Clip Art is not installed there; {INSTALL_HINT}")
+        yield base
+
+
+def prepare_openclipart(dst: str | Path, *, root: str | Path | None = None, debs: list[Path] | None = None,
+                        fmt: str | None = None, cfg: CurateConfig | None = None, **kwargs) -> PrepareSummary:
+    """Build a prepared dataset from Open Clip Art (installed root, or .deb files unpacked to a temp folder)."""
+    cfg = cfg or CurateConfig()
+    with openclipart_root(root, debs) as base:
         fmt = choose_format(base, fmt)
         sources = openclipart_sources(base, fmt)
         if not sources:
@@ -135,5 +154,5 @@ def prepare_openclipart(dst: str | Path, *, root: str | Path | None = None, debs
         summary = prepare_sources(
             sources, dst, cfg, loader=loader, source_label=label, licence=LICENCE,
             extra_meta={"openclipart": {"format": fmt, "categories": categories}},
-            extra_card=_category_table, **kwargs)
+            extra_card=category_table, **kwargs)
     return summary

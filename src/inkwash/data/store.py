@@ -8,6 +8,10 @@ Layout written by `inkwash prepare` (data/curate.py):
     DST/DATASET.md      the dataset card (counts, sizes, licence)
 
 Each item: {"id", "split", "source", "width", "height"} plus either {"shard", "member"} or {"file"}.
+An item may carry aligned extra members, {"layers": {"lines": "ID.lines.png", "paint": "ID.paint.json"}} in the
+same shard: the main image stays what every reader gets (for an outline dataset, the drawing as published), and
+`store.layer(i, "lines")` / `store.record(i, "paint")` read the others. Such a dataset's index says what it holds:
+{"kind": "outlines", "layers": ["lines", "flats"], "records": ["paint"]} (data/outlines.py).
 A plain folder of images also opens as a store (split by name hash), so users can train on any folder.
 """
 
@@ -78,16 +82,52 @@ class ImageStore:
             self._tars[shard] = tarfile.open(self.root / shard, "r")
         return self._tars[shard]
 
+    @property
+    def kind(self) -> str:
+        """"images" for plain illustrations, "outlines" for outline drawings with lines and flats layers."""
+        return self.meta.get("kind", "images")
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """Names of the extra image layers every item has (e.g. ("lines", "flats")); () for plain datasets."""
+        return tuple(self.meta.get("layers", ()))
+
+    def _read(self, item: dict, member: str) -> bytes:
+        fh = self._tar(item["shard"]).extractfile(member)
+        if fh is None:
+            raise InkwashError(f"{self.root / item['shard']}: member {member} missing")
+        return fh.read()
+
+    def _member(self, i: int, name: str) -> str:
+        item = self.items[i]
+        member = item.get("layers", {}).get(name)
+        if member is None or "shard" not in item:
+            have = ", ".join(item.get("layers", {})) or "none"
+            raise InkwashError(f"{self.root}: item {item['id']} has no layer {name!r} (layers: {have}); "
+                               "build an outline dataset with `inkwash data openclipart-outlines`")
+        return member
+
     def __getitem__(self, i: int) -> Image.Image:
         item = self.items[i]
         if "file" in item:
             return load_rgb(self.root / item["file"])
-        fh = self._tar(item["shard"]).extractfile(item["member"])
-        if fh is None:
-            raise InkwashError(f"{self.root / item['shard']}: member {item['member']} missing")
-        img = Image.open(io.BytesIO(fh.read()))
+        img = Image.open(io.BytesIO(self._read(item, item["member"])))
         img.load()
         return to_rgb(img)
+
+    def layer(self, i: int, name: str) -> Image.Image:
+        """The named image layer of item i (e.g. "lines", "flats"), RGB, pixel-aligned with `store[i]`."""
+        img = Image.open(io.BytesIO(self._read(self.items[i], self._member(i, name))))
+        img.load()
+        return to_rgb(img)
+
+    def record(self, i: int, name: str) -> dict:
+        """The named JSON record of item i (e.g. "paint": the drawing's elements in paint order)."""
+        try:
+            return json.loads(self._read(self.items[i], self._member(i, name)))
+        except json.JSONDecodeError as exc:
+            raise InkwashError(f"{self.root}: record {name!r} of item {self.items[i]['id']} is unreadable ({exc}); "
+                               "rebuild the dataset") from None
 
     def __getstate__(self):  # picklable for DataLoader workers
         state = self.__dict__.copy()

@@ -1,4 +1,4 @@
-"""Per-image metrics: hint fidelity and bleeding (ours), PSNR and SSIM (for completeness).
+"""Per-image metrics: hint fidelity, bleeding, colour error and paper flood (ours), PSNR and SSIM (for completeness).
 
 Conventions: output and target are (H,W,3) float in [0,1]; lineart is (H,W) in [0,1] with 1 = paper; hints are
 (h,w,4) float in [0,1] (RGB + mask), upsampled to (H,W) by nearest neighbour exactly as `Colorizer` does.
@@ -18,6 +18,14 @@ when larger than min_region of the image. The spread of an image X in region R i
 Lab colours to their mean over R. R bleeds when spread(output, R) - spread(target, R) > threshold: the output
 mixes colours inside a line-bounded area beyond what the target itself does (shading). The image's value is
 the area of bleeding regions over the area of all kept regions (NaN if no region is kept).
+
+Colour error and paper flood split the paper pixels (as above: away from the lines) by the target. "White paper":
+target pixels within `paper_de` CIEDE2000 of white; "coloured pixels": all other paper pixels, i.e. pixels of
+the target that are neither white paper nor lines (nor within the margin of a line).
+Colour error (lower is better, CIEDE2000 units): the mean CIEDE2000 between output and target over the coloured
+pixels (NaN if none). Paper flood (lower is better, a fraction in [0,1]): the share of the white-paper pixels that
+the output colours, i.e. where the output is more than `flood_de` CIEDE2000 from white (NaN if no paper): a fill
+that leaks through a gap into the background loses points here, which no colour-region metric sees.
 """
 
 from __future__ import annotations
@@ -38,6 +46,11 @@ class MetricConfig:
     margin_at_512: float = 2.0  # px kept clear of lines at 512 px, scaled with the image
     bleed_threshold: float = 10.0  # CIE76 units of extra spread; ~10 is a clearly visible colour difference
     min_region: float = 1e-3  # regions under this fraction of the image are too small to judge
+    paper_de: float = 3.0  # target pixels this close (CIEDE2000) to white are paper; ~1 JND (2.3) plus render noise
+    flood_de: float = 10.0  # an output pixel this far (CIEDE2000) from white is coloured: plainly visible on paper
+
+
+WHITE_LAB = np.array([100.0, 0.0, 0.0])  # CIELAB of sRGB white (D65)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -139,13 +152,51 @@ def bleeding(output: np.ndarray, target: np.ndarray, lineart: np.ndarray, cfg: M
     return float(area[present & (excess > cfg.bleed_threshold)].sum() / area[present].sum())
 
 
+def _paper_and_colour(target: np.ndarray, lineart: np.ndarray, cfg: MetricConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(white paper, coloured) masks of the target, both away from the lines: two disjoint (H,W) bool arrays."""
+    away = paper_mask(lineart, cfg)
+    to_white = deltaE_ciede2000(_lab(target), np.broadcast_to(WHITE_LAB, target.shape))
+    white = to_white < cfg.paper_de
+    return away & white, away & ~white
+
+
+def colour_error(output: np.ndarray, target: np.ndarray, lineart: np.ndarray,
+                 cfg: MetricConfig | None = None) -> float:
+    """Mean CIEDE2000 between output and target over the target's coloured pixels (see module).
+
+    output, target: (H,W,3) in [0,1]; lineart: (H,W) in [0,1], 1 = paper. -> float >= 0 (NaN: no coloured pixel).
+    """
+    cfg = cfg or MetricConfig()
+    _, coloured = _paper_and_colour(target, lineart, cfg)
+    if not coloured.any():
+        return float("nan")
+    return float(deltaE_ciede2000(_lab(output[coloured]), _lab(target[coloured])).mean())
+
+
+def paper_flood(output: np.ndarray, target: np.ndarray, lineart: np.ndarray, cfg: MetricConfig | None = None) -> float:
+    """Share of the target's white-paper pixels the output colours (more than flood_de from white; see module).
+
+    output, target: (H,W,3) in [0,1]; lineart: (H,W) in [0,1], 1 = paper. -> float in [0,1] (NaN: no paper).
+    """
+    cfg = cfg or MetricConfig()
+    paper, _ = _paper_and_colour(target, lineart, cfg)
+    if not paper.any():
+        return float("nan")
+    out = output[paper]
+    to_white = deltaE_ciede2000(_lab(out), np.broadcast_to(WHITE_LAB, out.shape))
+    return float((to_white > cfg.flood_de).mean())
+
+
 def pixel_metrics(output: np.ndarray, target: np.ndarray, lineart: np.ndarray, hints: np.ndarray | None,
                   cfg: MetricConfig | None = None) -> dict[str, float]:
-    """All non-network metrics of one image: {"psnr", "ssim", "hint_de2000", "bleeding"} (NaN where undefined)."""
+    """All non-network metrics of one image: {"psnr", "ssim", "hint_de2000", "bleeding", "de2000", "paper_flood"}
+    (NaN where undefined)."""
     cfg = cfg or MetricConfig()
     return {
         "psnr": psnr(output, target),
         "ssim": ssim(output, target),
         "hint_de2000": hint_fidelity(output, hints, lineart, cfg) if hints is not None else float("nan"),
         "bleeding": bleeding(output, target, lineart, cfg),
+        "de2000": colour_error(output, target, lineart, cfg),
+        "paper_flood": paper_flood(output, target, lineart, cfg),
     }

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from inkwash.evaluate.conditions import HINT_SCHEMES, LINEARTS, condition_label
 from inkwash.io import atomic_path, load_rgb, save_image
 
 # (key, title, lower is better, decimals)
@@ -19,15 +20,22 @@ METRICS = (
     ("lpips", "LPIPS", True, 3),
     ("hint_de2000", "Hint ΔE00", True, 2),
     ("bleeding", "Bleeding", True, 3),
+    ("de2000", "Colour ΔE00", True, 2),
+    ("paper_flood", "Paper flood", True, 3),
     ("psnr", "PSNR (dB)", False, 2),
     ("ssim", "SSIM", False, 3),
 )
-CSV_FIELDS = ("model", "condition", "n_images", "fid", "lpips", "hint_de2000", "bleeding", "psnr", "ssim")
+CSV_FIELDS = ("model", "condition", "n_images", "fid", "lpips", "hint_de2000", "bleeding", "de2000", "paper_flood",
+              "psnr", "ssim")
 GAP = 4
 
 
 def _fmt(x: float, decimals: int) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{decimals}f}"
+
+
+def _is_oracle(model: str) -> bool:
+    return "oracle" in model
 
 
 def _mean(values: list[float]) -> float:
@@ -36,27 +44,29 @@ def _mean(values: list[float]) -> float:
 
 
 def write_csv(rows: list[dict], path: Path, info: dict) -> Path:
-    """metrics.csv: CSV_FIELDS plus the names of the FID and LPIPS networks (NaN written as empty)."""
+    """metrics.csv: CSV_FIELDS, then the lineart source, hint scheme and the FID and LPIPS networks (NaN: empty)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_FIELDS + ("fid_extractor", "lpips_network"))
+    writer.writerow(CSV_FIELDS + ("lineart", "hint_scheme", "fid_extractor", "lpips_network"))
     for r in rows:
         cells = [r[k] for k in CSV_FIELDS]
         cells = ["" if isinstance(c, float) and math.isnan(c) else (f"{c:.6g}" if isinstance(c, float) else c)
                  for c in cells]
-        writer.writerow(cells + [info["fid"], info["lpips"]])
+        writer.writerow(cells + [info.get("lineart", "xdog"), info.get("hints", "strokes"), info["fid"],
+                                 info["lpips"]])
     with atomic_path(path, overwrite=True) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
     return path
 
 
-def table_markdown(rows: list[dict], conditions: list[str]) -> str:
-    """The thesis-style table: a header row per metric, a row per model, the best of each column in bold."""
-    from inkwash.evaluate.run import CONDITIONS
+def table_markdown(rows: list[dict], conditions: list[str], hints: str = "strokes") -> str:
+    """The thesis-style table: a header row per metric, a row per model, the best of each column in bold.
 
+    Oracle rows (models named "... oracle ...") are shown but never bold: they read the target.
+    """
     models = list(dict.fromkeys(r["model"] for r in rows))
     by = {(r["model"], r["condition"]): r for r in rows}
-    cols = [CONDITIONS[c] for c in conditions] + (["Mean"] if len(conditions) > 1 else [])
+    cols = [condition_label(c, hints) for c in conditions] + (["Mean"] if len(conditions) > 1 else [])
     lines = ["| Model | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     for key, title, lower, dec in METRICS:
         arrow = "↓" if lower else "↑"
@@ -66,12 +76,14 @@ def table_markdown(rows: list[dict], conditions: list[str]) -> str:
             vals = [by[(m, c)][key] if (m, c) in by else float("nan") for c in conditions]
             grid.append(vals + ([_mean(vals)] if len(conditions) > 1 else []))
         arr = np.array(grid, np.float64)
+        ranked = np.array([not _is_oracle(m) for m in models])
         for i, m in enumerate(models):
             cells = []
             for j in range(arr.shape[1]):
-                col = arr[:, j][~np.isnan(arr[:, j])]
+                col = arr[ranked, j][~np.isnan(arr[ranked, j])]
                 text = _fmt(arr[i, j], dec)
-                best = col.size > 1 and not np.isnan(arr[i, j]) and arr[i, j] == (col.min() if lower else col.max())
+                best = (col.size > 1 and ranked[i] and not np.isnan(arr[i, j])
+                        and arr[i, j] == (col.min() if lower else col.max()))
                 cells.append(f"**{text}**" if best else text)
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -80,19 +92,33 @@ def table_markdown(rows: list[dict], conditions: list[str]) -> str:
 def write_markdown(rows: list[dict], path: Path, info: dict) -> Path:
     """metrics.md: what was measured, on what, with which networks, then the table."""
     split = f"split `{info['split']}`, " if info.get("split") else ""
+    lineart, hints = info.get("lineart", "xdog"), info.get("hints", "strokes")
+    m = info["metrics"]
+    hint_text = (f"*{HINT_SCHEMES['hand']}* = hand-like scribbles, a few short strokes inside each region of one "
+                 "flat colour (away from the lines), coloured with the region's flat colour"
+                 if hints == "hand" else "*Hints* = synthetic PaintsTorch strokes (thesis IV.2.2.1)")
+    full_text = ("the drawing's true flats" if lineart == "outline"
+                 else "the colour-simplified illustration (thesis IV.3.2.1)")
+    notes = "".join(f"Note: {n}.\n\n" for n in info.get("notes", []))
     text = (
         "# inkwash evaluation\n\n"
         f"Test set: `{info['data']}` ({split}{info['n_images']} images, resized to {info['size']} px on the "
-        f"smaller side and centre-cropped to {info['size']}x{info['size']}); seed {info['seed']}.\n\n"
-        "Conditions: *No Hints*; *Hints* = synthetic PaintsTorch strokes (thesis IV.2.2.1) at "
-        f"{info['size'] // 4}x{info['size'] // 4}; *Full Hints* = the colour-simplified illustration "
-        "(thesis IV.3.2.1) as a dense hint map at the same size.\n\n"
+        f"smaller side and centre-cropped to {info['size']}x{info['size']}); seed {info['seed']}. "
+        f"Linearts: {LINEARTS[lineart]}.\n\n"
+        f"Conditions: *No Hints*; {hint_text} at {info['size'] // 4}x{info['size'] // 4}; *Full Hints* = "
+        f"{full_text} as a dense hint map at the same size.\n\n"
         f"FID features: {info['fid']}.  \nLPIPS: {info['lpips']}.  \n"
         "Hint ΔE00: mean CIEDE2000 between each stroke's colour and the output under it (No Hints: –). "
         f"Bleeding: area fraction of line-bounded regions whose output colour spread exceeds the target's by "
-        f"{info['metrics']['bleed_threshold']:g} ΔE76. Per-image metrics are averaged over images; FID is over "
-        "the set. Best of each column in bold.\n\n"
-        + table_markdown(rows, info["conditions"])
+        f"{m['bleed_threshold']:g} ΔE76. Colour ΔE00: mean CIEDE2000 between output and target over the "
+        f"coloured pixels, i.e. target pixels that are neither white paper (within {m.get('paper_de', 3):g} "
+        f"CIEDE2000 of white) nor lines (lineart < {m['line_level']:g}, with a {m['margin_at_512']:g} px margin at "
+        "512). Paper flood: share of the target's white-paper pixels (away from the lines) that the output colours "
+        f"(more than {m.get('flood_de', 10):g} CIEDE2000 from white). Per-image metrics are averaged over images; "
+        "FID is over the set. Flat oracles paint each region of the lineart with the target's median colour there "
+        "(raw: connected non-ink areas; gaps closed: the region engine's regions): they read the target, show how "
+        "far each method is from a perfect flat fill, and are never bold. Best of each column in bold.\n\n"
+        + notes + table_markdown(rows, info["conditions"], hints)
     )
     with atomic_path(path, overwrite=True) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -3,13 +3,16 @@
 Recipe (thesis IV.1.4, IV.2.3.1, IV.3.3.1): each test illustration is resized to `size` on its smaller side and
 centre-cropped; its lineart and stroke hints are those of `ColorizationDataset(train=False)` with the given seed
 (xDoG with a drawn sigma/threshold mode; PaintsTorch strokes at size/4), so every model sees the same inputs.
+On an outline dataset (`inkwash data openclipart-outlines`) `lineart="outline"` gives the models the drawing's
+real outlines instead, and `hints="hand"` hand-like scribbles inside its regions instead of random strokes.
 Conditions:
   none   no hints at all;
-  hints  the synthetic stroke hints;
+  hints  the synthetic stroke hints (or the hand-like ones);
   full   "full hints": the colour-simplified illustration (thesis IV.3.2.1) as a dense hint map at size/4
-         (nearest-neighbour resize, so colours stay the palette's).
-Each output is compared with the centre crop (the target): FID over the set, LPIPS / PSNR / SSIM / bleeding per
-image, hint fidelity against the hints given.
+         (nearest-neighbour resize, so colours stay the palette's); with real outlines, the drawing's true flats.
+Each output is compared with the centre crop (the target): FID over the set, LPIPS / PSNR / SSIM / bleeding /
+colour error / paper flood per image, hint fidelity against the hints given. Flat oracles (evaluate/oracle.py:
+each region of the lineart painted with its true median colour) are scored like models, as rows of the table.
 
 Everything lands in OUT and is reused on the next run (resume after an interrupt, or add a model):
   OUT/config.json                      the settings the cached work depends on (checked on every run)
@@ -33,12 +36,13 @@ import torch
 from PIL import Image
 
 from inkwash.errors import InkwashError
+from inkwash.evaluate.conditions import CONDITIONS, HINT_SCHEMES, LINEARTS
 from inkwash.evaluate.metrics import MetricConfig, pixel_metrics
+from inkwash.evaluate.oracle import ORACLES, closed_regions_available, flat_oracle
 from inkwash.io import atomic_path, load_rgb, open_image, save_image
 
 FORMAT = "inkwash-eval/1"
-METRICS_VERSION = 1  # bump when a per-image metric's definition changes: cached records are then recomputed
-CONDITIONS = {"none": "No Hints", "hints": "Hints", "full": "Full Hints"}
+METRICS_VERSION = 2  # bump when a per-image metric's definition changes: cached records are then recomputed
 Callback = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -55,6 +59,9 @@ class EvalConfig:
     fid_weights: str | None = None  # pytorch-fid's pt_inception-2015-12-05-6726825d.pth; None = offline extractor
     lpips_net: str = "alex"  # "alex" (lpips' default) or "vgg" (the thesis')
     lpips_weights: str | None = None  # torchvision's alexnet-owt-7be5be79.pth / vgg16-397923af.pth; None = offline
+    lineart: str = "xdog"  # "xdog" (thesis IV.1.2) or "outline" (an outline dataset's real outlines)
+    hints: str = "strokes"  # the "hints" condition: "strokes" (thesis IV.2.2.1) or "hand" (outline datasets)
+    oracles: bool = True  # add the flat oracles' rows: how far each method is from a perfect flat fill
     metrics: MetricConfig = field(default_factory=MetricConfig)
 
 
@@ -166,7 +173,10 @@ def pick_indices(n: int, limit: int) -> list[int]:
 
 
 def build_sample(dataset, index: int) -> Sample:
-    """The evaluation inputs of item `index` of a ColorizationDataset(train=False)."""
+    """The evaluation inputs of item `index` of a ColorizationDataset(train=False).
+
+    Full hints: the colour-simplified target (thesis IV.3.2.1); the true flats when the lineart is the real outline.
+    """
     from inkwash.data.dataset import from_tensor
     from inkwash.data.simplify import simplify
 
@@ -178,7 +188,10 @@ def build_sample(dataset, index: int) -> Sample:
     rgb = np.round((h[..., :3] + 1.0) / 2.0 * 255.0) / 255.0 * m  # back to the exact 8-bit stroke colours
     hints = np.concatenate([rgb, m], -1).astype(np.float32)
     q = hints.shape[0]
-    simplified = simplify(target, lineart, dataset.simplify_cfg)  # thesis IV.3.2.1: full hints
+    if dataset.lineart == "outline":
+        simplified = from_tensor(item["flats"])
+    else:
+        simplified = simplify(target, lineart, dataset.simplify_cfg)  # thesis IV.3.2.1: full hints
     small = np.asarray(simplified.resize((q, q), Image.Resampling.NEAREST), np.float32) / 255.0
     full = np.concatenate([small, np.ones((q, q, 1), np.float32)], -1)
     return Sample(target, lineart, hints, full)
@@ -192,7 +205,7 @@ class Evaluation:
     """
 
     def __init__(self, data, models: Sequence[str], out: str | Path, cfg: EvalConfig | None = None):
-        from inkwash.data.dataset import ColorizationDataset
+        from inkwash.data.dataset import ColorizationDataset, has_outlines
         from inkwash.infer import Colorizer
 
         self.cfg = cfg = cfg or EvalConfig()
@@ -207,6 +220,10 @@ class Evaluation:
                                "(hints are drawn at size/4)")
         if cfg.batch_size < 1:
             raise InkwashError(f"--batch-size {cfg.batch_size}: must be at least 1")
+        if cfg.lineart not in LINEARTS:
+            raise InkwashError(f"--lineart {cfg.lineart}: use one of {', '.join(LINEARTS)}")
+        if cfg.hints not in HINT_SCHEMES:
+            raise InkwashError(f"--hints {cfg.hints}: use one of {', '.join(HINT_SCHEMES)}")
         for what, path in (("--fid-weights", cfg.fid_weights), ("--lpips-weights", cfg.lpips_weights)):
             if path and not Path(path).is_file():
                 raise InkwashError(f"{what} {path}: no such file")
@@ -218,11 +235,27 @@ class Evaluation:
         if len(self.store) == 0:
             raise InkwashError(f"{data}: no test images")
         self.indices = pick_indices(len(self.store), cfg.limit)
-        self.dataset = ColorizationDataset(self.store, size=cfg.size, train=False, hints="strokes", seed=cfg.seed)
+        outline = cfg.lineart == "outline"
+        if (outline or cfg.hints == "hand") and not has_outlines(self.store):
+            raise InkwashError(f"{data}: --lineart outline and --hints hand need an outline dataset; build one with "
+                               "`inkwash data openclipart-outlines DST`, or evaluate with --lineart xdog "
+                               "--hints strokes")
+        self.dataset = ColorizationDataset(self.store, size=cfg.size, train=False, hints=cfg.hints, seed=cfg.seed,
+                                           lineart=cfg.lineart, with_flats=outline)
         self.models = {slug(m): m for m in dict.fromkeys(models)}
         if len(self.models) != len(dict.fromkeys(models)):
             raise InkwashError("two --model values map to the same folder name; rename one of them")
+        if any(s in ORACLES for s in self.models):
+            raise InkwashError(f"model names {', '.join(ORACLES)} are the oracles' rows; rename the model folder")
         self.colorizers = {s: Colorizer.from_pretrained(m) for s, m in self.models.items()}  # fail before work
+        self.notes: list[str] = []
+        if cfg.oracles:
+            self.models["oracle-flat"] = ORACLES["oracle-flat"]
+            if closed_regions_available():
+                self.models["oracle-flat-closed"] = ORACLES["oracle-flat-closed"]
+            else:
+                self.notes.append("the gap-closed flat oracle needs the region engine (inkwash.regions), "
+                                  "which this checkout lacks: its row is missing")
         self.device = resolve_device(cfg.device)
         self._fid = self._lpips = None
 
@@ -265,7 +298,8 @@ class Evaluation:
         """Create OUT/config.json, or refuse when OUT holds work made with other settings."""
         settings = {
             "format": FORMAT, "data": self.data_name, "split": self.split, "size": self.cfg.size,
-            "seed": self.cfg.seed, "metrics": asdict(self.cfg.metrics),
+            "seed": self.cfg.seed, "metrics": asdict(self.cfg.metrics), "metrics_version": METRICS_VERSION,
+            "lineart": self.cfg.lineart, "hints": self.cfg.hints,
             "images": [str(self.store.items[i]["id"]) if hasattr(self.store, "items") else str(i)
                        for i in self.indices],
         }
@@ -338,7 +372,7 @@ class Evaluation:
         done = n - len(todo)
         if callback:
             callback(stage, done, n)
-        colorizer = self.colorizers[model]
+        colorizer = self.colorizers.get(model)
         for chunk in _batched(todo, self.cfg.batch_size):
             samples, outputs = [self.sample(k) for k in chunk], []
             for k, s in zip(chunk, samples):
@@ -350,7 +384,10 @@ class Evaluation:
                     except InkwashError:
                         out = None
                 if out is None:
-                    out = colorizer.colorize(s.lineart, hints=self._hints_for(s, cond), seed=self.cfg.seed + k)
+                    if colorizer is None:  # an oracle: it reads the target, not the hints
+                        out = flat_oracle(s.target, s.lineart, closed=model == "oracle-flat-closed")
+                    else:
+                        out = colorizer.colorize(s.lineart, hints=self._hints_for(s, cond), seed=self.cfg.seed + k)
                     if out.size != s.target.size:
                         raise InkwashError(f"model {self.models[model]} returned {out.size[0]}x{out.size[1]} for a "
                                            f"{s.target.size[0]}x{s.target.size[1]} lineart")
@@ -374,7 +411,8 @@ class Evaluation:
                     callback(stage, done, n)
 
     def summarize(self, target_feats: np.ndarray) -> list[dict]:
-        """One row per (model, condition): n_images, fid, lpips, psnr, ssim, hint_de2000, bleeding."""
+        """One row per (model, condition): n_images, fid, lpips, psnr, ssim, hint_de2000, bleeding, de2000,
+        paper_flood."""
         from inkwash.evaluate.fid import fid_from_features
 
         rows = []
@@ -386,7 +424,7 @@ class Evaluation:
                 row = {"model": name, "condition": cond, "n_images": n,
                        "fid": fid_from_features(target_feats, feats) if n >= 2 else float("nan"),
                        "lpips": float(np.mean([r["lpips"][self.lpips.key] for r in recs]))}
-                for key in ("psnr", "ssim", "hint_de2000", "bleeding"):
+                for key in ("psnr", "ssim", "hint_de2000", "bleeding", "de2000", "paper_flood"):
                     vals = np.array([r[key] for r in recs], np.float64)
                     vals = vals[~np.isnan(vals)]
                     row[key] = float(vals.mean()) if vals.size else float("nan")
@@ -409,6 +447,7 @@ class Evaluation:
             "data": self.data_name, "split": self.split, "n_images": len(self.indices), "size": self.cfg.size,
             "seed": self.cfg.seed, "fid": self.fid.name, "lpips": self.lpips.name, "limit": self.cfg.limit,
             "conditions": list(self.cfg.conditions), "metrics": asdict(self.cfg.metrics),
+            "lineart": self.cfg.lineart, "hints": self.cfg.hints, "notes": list(self.notes),
         }
         write_csv(rows, self.out / "metrics.csv", info)
         write_markdown(rows, self.out / "metrics.md", info)

@@ -34,6 +34,8 @@ class DataConfig:
     hints: str = "strokes"  # "strokes" (PaintsTorch), "pixels" (AlacGAN) or "none"
     n_strokes: tuple[int, int] = (0, 10)  # thesis IV.2.2.1: strokes per sample, inclusive
     stroke_box: tuple[int, int] = (0, 10)  # thesis IV.2.2.1: w_range, side of each stroke's box at S/4 px
+    lineart: str = "mix"  # "xdog", "outline" or "mix"; mix is xDoG alone unless the dataset has real outlines
+    lineart_mix: float = 0.5  # with "mix" on an outline dataset: share of samples with the real outline
     workers: int = 2
 
 

@@ -84,6 +84,7 @@ def open_dataset(data: Any, cfg: TrainConfig):
                            "or 'synthetic'")
     return ColorizationDataset(source, size=cfg.data.size, train=True, hints=cfg.data.hints, seed=cfg.loop.seed,
                                with_stencil=trainer(cfg.name).TASK.stencil, crop=cfg.data.crop,
+                               lineart=cfg.data.lineart, lineart_mix=cfg.data.lineart_mix,
                                stroke_cfg=StrokeConfig(n_strokes=tuple(cfg.data.n_strokes),
                                                        w_range=tuple(cfg.data.stroke_box)))
 
