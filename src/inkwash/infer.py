@@ -19,6 +19,7 @@ capabilities (see inkwash.models.spec); the model stage is the only model-specif
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,36 @@ def resolve_model(name_or_path: str | os.PathLike) -> tuple[Any, Path | None]:
         raise InkwashError(f"{saved.folder}: model {saved.name!r} is not available; known names are "
                            f"{', '.join(registry.names())}")
     return registry.get(saved.name), saved.folder
+
+
+def _value(text: str) -> Any:
+    low = text.strip().lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    if low in ("none", "auto"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def parse_key(key: str) -> tuple[str, dict[str, Any]]:
+    """"NAME:k=v,k=v" -> (NAME, {k: v}); a plain name or path (even with ':' in it) -> (it, {})."""
+    name, sep, rest = str(key).rpartition(":")
+    if not sep or "=" not in rest:
+        return str(key), {}
+    options = {}
+    for part in rest.split(","):
+        k, eq, v = part.partition("=")
+        if not eq or not k.strip():
+            raise InkwashError(f"{key!r}: settings are key=value pairs after ':' (e.g. lazybrush:unhinted=paper)")
+        options[k.strip()] = _value(v)
+    return name, options
 
 
 # ---------------------------------------------------------------------------------------------- stages
@@ -345,6 +376,17 @@ class Colorizer:
         return self.model.spec
 
     @classmethod
+    def from_key(cls, key: str) -> "Colorizer":
+        """A model with its settings in one string, as evaluation tables name their rows:
+        "lazybrush", "lazybrush:unhinted=paper", "paintstorch:lock=false", "runs/pt:shading=0,unhinted=neighbour",
+        "lazybrush:solver=classic". Keys of `Settings` set the pipeline, any other the model's options.
+        """
+        name, options = parse_key(key)
+        fields = {f.name for f in dataclasses.fields(Settings)}
+        settings = Settings(**{k: v for k, v in options.items() if k in fields})
+        return cls.from_pretrained(name, settings=settings, **{k: v for k, v in options.items() if k not in fields})
+
+    @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, settings: Settings | None = None,
                         **options: Any) -> "Colorizer":
         """A registered name ("paintstorch", "lazybrush", ...), a model folder or run folder, or a .onnx file.
@@ -424,4 +466,4 @@ class Colorizer:
 
 __all__ = ["Colorizer", "Settings", "Inputs", "prepare", "regions_of", "paint", "flats", "model_shade", "shade", "compose",
            "keep_unreached",
-           "finish", "load_mask", "load_base", "resolve_model", "ImageLike", "UNHINTED", "SHADES", "DEFAULT_UNHINTED", "DEFAULT_SHADING"]
+           "finish", "load_mask", "load_base", "resolve_model", "parse_key", "ImageLike", "UNHINTED", "SHADES", "DEFAULT_UNHINTED", "DEFAULT_SHADING"]

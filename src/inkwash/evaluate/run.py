@@ -247,7 +247,8 @@ class Evaluation:
             raise InkwashError("two --model values map to the same folder name; rename one of them")
         if any(s in ORACLES for s in self.models):
             raise InkwashError(f"model names {', '.join(ORACLES)} are the oracles' rows; rename the model folder")
-        self.colorizers = {s: Colorizer.from_pretrained(m) for s, m in self.models.items()}  # fail before work
+        # a model may carry pipeline settings: "lazybrush:unhinted=paper", "paintstorch:lock=false"
+        self.colorizers = {s: Colorizer.from_key(m) for s, m in self.models.items()}  # fail before work
         self.notes: list[str] = []
         if cfg.oracles:
             self.models["oracle-flat"] = ORACLES["oracle-flat"]
