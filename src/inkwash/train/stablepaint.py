@@ -33,7 +33,8 @@ from torch.nn import functional as F
 from inkwash.data.masks import composite, random_mask
 from inkwash.diffusion import CosineSchedule, SamplerConfig, sample
 from inkwash.errors import InkwashError
-from inkwash.models.serialize import BEST_DIR, CONFIG, read_model
+from inkwash.models.serialize import BEST_DIR, read_model
+from inkwash.models.serialize import CONFIG as MODEL_CONFIG
 from inkwash.models.stablepaint import (NETWORKS, StablePaintConfig, build_networks, context_input, drop_hints,
                                         load_stablepaint)
 from inkwash.train.config import OptimConfig
@@ -125,7 +126,7 @@ class StablePaintTask(Task):
             raise InkwashError(f"stage {cfg.stage} starts from the previous stage's run: give --previous RUN")
         before = list(NETWORKS[: NETWORKS.index(STAGES[cfg.stage][0])])
         run = Path(cfg.previous)
-        if (run / BEST_DIR / CONFIG).is_file():  # the previous stage's best held-out model, when it kept one
+        if (run / BEST_DIR / MODEL_CONFIG).is_file():  # the previous stage's best held-out model, when it kept one
             run = run / BEST_DIR
         try:
             saved = read_model(run, expect="stablepaint").model
