@@ -126,10 +126,10 @@ def batch_ids(ids: torch.Tensor) -> tuple[torch.Tensor, int]:
 def region_mean(x: torch.Tensor, ids: torch.Tensor, n: int) -> torch.Tensor:
     """Mean of pixel features x (B,C,S1,S2) over each region of `ids` (B,S1,S2, batch-unique) -> (N,C)."""
     c = x.shape[1]
-    flat = x.permute(0, 2, 3, 1).reshape(-1, c)
+    flat = x.permute(0, 2, 3, 1).reshape(-1, c).float()  # float32 sums: bf16 cannot count a region's pixels
     idx = ids.reshape(-1)
-    total = torch.zeros(n, c, dtype=x.dtype, device=x.device).index_add_(0, idx, flat)
-    count = torch.zeros(n, dtype=x.dtype, device=x.device).index_add_(0, idx, torch.ones_like(idx, dtype=x.dtype))
+    total = torch.zeros(n, c, device=x.device).index_add_(0, idx, flat)
+    count = torch.zeros(n, device=x.device).index_add_(0, idx, torch.ones_like(idx, dtype=torch.float32))
     return total / count.clamp(min=1.0)[:, None]
 
 
@@ -245,10 +245,11 @@ class RegionColorNet(nn.Module):
             pooled = region_mean(inputs, gid, n)  # (N,17)
         h = self.embed(torch.cat([region_mean(feat, gid, n), pooled], 1))  # (N,r)
         src, dst, wt = region_edges(gid, n)
-        deg = torch.zeros(n, device=h.device, dtype=h.dtype).index_add_(0, dst, wt.to(h.dtype)).clamp(min=1.0)
-        for message, norm in zip(self.message, self.norm):
-            m = torch.zeros_like(h).index_add_(0, dst, h[src] * wt.to(h.dtype)[:, None]) / deg[:, None]
-            h = h + message(torch.cat([norm(h), m], 1))
+        deg = torch.zeros(n, device=h.device).index_add_(0, dst, wt).clamp(min=1.0)
+        for message, norm in zip(self.message, self.norm):  # sums in float32 (under autocast too)
+            h = h.float()
+            m = torch.zeros_like(h).index_add_(0, dst, h[src] * wt[:, None]) / deg[:, None]
+            h = h + message(torch.cat([norm(h), m], 1)).float()
         # the neighbour rule's colour of each region plus a learned change: linear, so a white start (no hint
         # reached the region) learns as fast as a coloured one (a sigmoid there would damp it 13 times)
         c = (pooled[:, 8:11] + self.colour(h)).clamp(0.0, 1.0)  # (N,3)

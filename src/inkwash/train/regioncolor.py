@@ -130,18 +130,20 @@ class RegionColorTask(Task):
 
     def step(self, phase: str, batch: dict[str, torch.Tensor], state: dict) -> dict[str, torch.Tensor]:
         colour, shading = self.nets["net"](batch["inputs"], batch["ids"])
-        de = delta_e76(colour, batch["target"])[:, None]  # (B,1,S,S)
+        de = delta_e76(colour.float(), batch["target"].float())[:, None]  # (B,1,S,S); float32 under autocast too
         l_colour = _masked_mean(de, batch["todo"])
-        l_shading = _masked_mean((shading - shading_target(batch["truth"], batch["target"])).abs(), batch["inner"])
+        target = shading_target(batch["truth"].float(), batch["target"].float())
+        l_shading = _masked_mean((shading.float() - target).abs(), batch["inner"])
         loss = l_colour / 100.0 + self.cfg.loss.w_shading * l_shading
         return {"loss": loss, "de": l_colour.detach(), "shading": l_shading.detach()}
 
+    @torch.no_grad()
     def held_out(self, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
         """ΔE76 to the flats on the unhinted enclosed pixels (model, neighbour rule, paper), pixel-weighted."""
         sums = {"model": 0.0, "neighbour": 0.0, "paper": 0.0, "shading": 0.0}
         todo_px = inner_px = 0.0
         for b in batches:
-            colour, shading = self.nets["net"](b["inputs"], b["ids"])
+            colour, shading = (t.float() for t in self.nets["net"](b["inputs"], b["ids"]))
             todo, inner, target = b["todo"][:, 0], b["inner"], b["target"]
             for key, guess in (("model", colour), ("neighbour", b["inputs"][:, 8:11]),
                                ("paper", torch.ones_like(colour))):
