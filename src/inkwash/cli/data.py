@@ -172,6 +172,7 @@ def pack_cmd(
     short_side: int = typer.Option(256, "--short-side", help="Short side of every image in the copy, px."),
     quality: int = typer.Option(90, "--quality", help="WebP quality of the truth images (layers stay lossless)."),
     shard_mib: float = typer.Option(16.0, "--shard-mib", help="Largest shard, MiB."),
+    test_items: int = typer.Option(0, "--test-items", help="Only this many test items, spread evenly (0: all)."),
 ) -> None:
     """inkwash data pack data/ocal-outlines data/pack-256 --short-side 256
 
@@ -186,6 +187,8 @@ def pack_cmd(
 
     if not 1 <= quality <= 100:
         raise InkwashError(f"--quality {quality}: give 1-100")
+    if test_items < 0:
+        raise InkwashError(f"--test-items {test_items}: give 0 (all) or more")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
         tasks: dict[str, int] = {}
 
@@ -194,5 +197,6 @@ def pack_cmd(
                 tasks[split] = bar.add_task(split, total=total)
             bar.update(tasks[split], completed=done)
 
-        out = pack(src, dst, PackConfig(short_side=short_side, quality=quality, shard_mib=shard_mib), step)
+        cfg = PackConfig(short_side=short_side, quality=quality, shard_mib=shard_mib, test_items=test_items)
+        out = pack(src, dst, cfg, step)
     typer.echo(f"packed {out['items']} items into {dst} ({out['bytes'] / 2**20:.1f} MiB) in {out['seconds']:.0f} s")

@@ -34,6 +34,7 @@ class PackConfig:
     quality: int = 90  # WebP quality of the truth images
     shard_mib: float = 16.0  # each shard under this, so every file also fits a 16 MiB transfer
     splits: tuple[str, ...] = ("train", "test")
+    test_items: int = 0  # > 0: only this many test items, spread evenly (enough for held-out scoring), 0 = all
 
 
 def _resize(img: Image.Image, short: int, nearest: bool = False) -> Image.Image:
@@ -127,7 +128,11 @@ def pack(src: str | Path, dst: str | Path, cfg: PackConfig | None = None, progre
             store = ImageStore(src, split=split)
         except InkwashError:
             continue  # no item in this split
-        for i, item in enumerate(store.items):
+        keep = range(len(store))
+        if split == "test" and cfg.test_items > 0:
+            keep = sorted({int(round(x)) for x in np.linspace(0, len(store) - 1, min(cfg.test_items, len(store)))})
+        for done, i in enumerate(keep):
+            item = store.items[i]
             stem = f"{split}-{i:05d}"
             truth = _resize(store[i], cfg.short_side)
             members = {f"{stem}.webp": _webp(truth.convert("RGB"), cfg.quality)}
@@ -146,12 +151,12 @@ def pack(src: str | Path, dst: str | Path, cfg: PackConfig | None = None, progre
             items.append({**kept, "width": truth.width, "height": truth.height, "shard": shard,
                           "member": f"{stem}.webp", **({"layers": names} if names else {})})
             if progress:
-                progress(split, i + 1, len(store))
+                progress(split, done + 1, len(keep))
     shards.close()
     out = {k: v for k, v in meta.items() if k not in ("items", "records")}
     out.update(format=FORMAT, short_side=cfg.short_side, items=items,
                packed_from={"path": str(src.resolve()), "short_side": meta.get("short_side"),
-                            "quality": cfg.quality, "splits": list(cfg.splits)})
+                            "quality": cfg.quality, "splits": list(cfg.splits), "test_items": cfg.test_items})
     with atomic_path(dst / "index.json", overwrite=True) as tmp:
         tmp.write_text(json.dumps(out, indent=1))
     size = sum(p.stat().st_size for p in (dst / "shards").glob("*.tar"))
