@@ -163,3 +163,40 @@ def openclipart_outlines_cmd(
     summary = prepare_outlines(dst, root=root, debs=deb, cfg=cfg, ocfg=OutlineConfig(line_filter=lines), jobs=jobs,
                                keep_work=keep_work, command=_command(ctx))
     _print_summary(summary)
+
+
+@data_app.command("pack")
+def pack_cmd(
+    src: Path = typer.Argument(..., help="A prepared dataset (index.json + shards)."),
+    dst: Path = typer.Argument(..., help="New or empty folder for the smaller copy."),
+    short_side: int = typer.Option(256, "--short-side", help="Short side of every image in the copy, px."),
+    quality: int = typer.Option(90, "--quality", help="WebP quality of the truth images (layers stay lossless)."),
+    shard_mib: float = typer.Option(16.0, "--shard-mib", help="Largest shard, MiB."),
+    test_items: int = typer.Option(0, "--test-items", help="Only this many test items, spread evenly (0: all)."),
+) -> None:
+    """inkwash data pack data/ocal-outlines data/pack-256 --short-side 256
+
+    A smaller copy of a prepared dataset in the same layout (every reader takes it), for a machine that gets its
+    data as carried files: a GPU lent for one call (scripts/gpu_train.sh), a laptop. Truth images become lossy
+    WebP, line layers lossless WebP, flat layers PNG (exact colours); each image is resized as the training
+    dataset resizes it.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from inkwash.data.pack import PackConfig, pack
+
+    if not 1 <= quality <= 100:
+        raise InkwashError(f"--quality {quality}: give 1-100")
+    if test_items < 0:
+        raise InkwashError(f"--test-items {test_items}: give 0 (all) or more")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
+        tasks: dict[str, int] = {}
+
+        def step(split: str, done: int, total: int) -> None:
+            if split not in tasks:
+                tasks[split] = bar.add_task(split, total=total)
+            bar.update(tasks[split], completed=done)
+
+        cfg = PackConfig(short_side=short_side, quality=quality, shard_mib=shard_mib, test_items=test_items)
+        out = pack(src, dst, cfg, step)
+    typer.echo(f"packed {out['items']} items into {dst} ({out['bytes'] / 2**20:.1f} MiB) in {out['seconds']:.0f} s")

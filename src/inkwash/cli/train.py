@@ -91,13 +91,16 @@ def publish(run: Path = typer.Argument(..., help="A run folder made by inkwash t
             data: Optional[Path] = typer.Option(None, "--data", help="The prepared training set (for the card)."),
             metrics: Optional[Path] = typer.Option(None, "--metrics", help="Markdown with measured numbers."),
             recipe: str = typer.Option("", "--recipe", help="The command that trained the run, for the card."),
-            overwrite: bool = typer.Option(False, "--overwrite", help="Replace DST's files.")) -> None:
+            overwrite: bool = typer.Option(False, "--overwrite", help="Replace DST's files."),
+            last: bool = typer.Option(False, "--last", help="Ship the last step (RUN/model/) even when the run kept "
+                                                            "a best held-out one (RUN/best/).")) -> None:
     """inkwash train publish runs/default src/inkwash/weights/paintstorch --data data/ocal
 
     Make a run shippable: float16 weights (half the size), its model-only config, and a model card with the
-    data's split sizes and licence. `inkwash colorize --model DST` then uses it.
+    data's split sizes and licence. The run's best held-out model (RUN/best/, kept when it trained with
+    --set loop.val_every=N) is shipped when there is one, else its last. `inkwash colorize --model DST` then uses it.
     """
     from inkwash.publish import publish as _publish
 
-    out = _publish(run, dst, data, metrics, recipe, overwrite)
+    out = _publish(run, dst, data, metrics, recipe, overwrite, last)
     typer.echo(f"published {run} -> {out}")

@@ -14,7 +14,9 @@ resized crop, so line width is the same in every sample whatever the source reso
 Linearts come from xDoG or, for an outline dataset (`inkwash data openclipart-outlines`: items with "lines" and
 "flats" layers), from the drawing's real outlines: `lineart="outline"`, "xdog", or "mix" (outline with probability
 `lineart_mix`, else xDoG; plain xDoG when the source has no outlines). With outlines the crop is taken at the same
-place from lines, flats and truth, and `hints="hand"` scribbles inside the flats' regions (strokes.hand_hints).
+place from lines, flats and truth, and `hints="hand"` scribbles inside the flats' regions (strokes.hand_hints);
+`hints="mixed"` draws, per sample, no hints, hand-like scribbles in a random share of the regions, or random strokes
+(MixedHintConfig), so a model sees every kind of user, from none to careful.
 
 Randomness is a pure function of (seed, index, epoch): `set_epoch` changes it per epoch for training (call it on
 every rank and before creating the DataLoader iterator, as with DistributedSampler); test items never change.
@@ -23,7 +25,7 @@ every rank and before creating the DataLoader iterator, as with DistributedSampl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +41,7 @@ from inkwash.data.strokes import (HandHintConfig, PixelHintConfig, StrokeConfig,
 from inkwash.data.xdog import XDoGConfig, random_xdog
 from inkwash.errors import InkwashError
 
-HINT_MODES = ("strokes", "pixels", "hand", "none")
+HINT_MODES = ("strokes", "pixels", "hand", "mixed", "none")
 LINEART_MODES = ("xdog", "outline", "mix")
 
 
@@ -50,6 +52,16 @@ class StencilConfig:
     region_p: float = 0.3  # share of masks made of whole regions of the simplified image; others: masks.py
     region_area: tuple[float, float] = (0.03, 0.7)  # fraction of the image the chosen regions should cover
     region_grow: float = 1 / 128  # regions grow by this fraction of the side (>= 1 px): selections are loose
+
+
+@dataclass
+class MixedHintConfig:
+    """hints="mixed" (ours): what share of samples gets which kind of hints."""
+
+    p_none: float = 0.15  # no hints at all: the model alone decides every region
+    p_hand: float = 0.45  # hand-like scribbles (strokes.hand_hints) ...
+    region_p: tuple[float, float] = (0.2, 1.0)  # ... in this share of the regions, drawn per sample
+    # the rest: random strokes (stroke_cfg), which may cross lines and miss small regions
 
 
 def region_mask(simplified: np.ndarray, rng: np.random.Generator, cfg: StencilConfig | None = None) -> np.ndarray:
@@ -146,6 +158,7 @@ class ColorizationDataset(torch.utils.data.Dataset):
         lineart_mix: float = 0.5,  # with "mix": probability of the real outline (else xDoG), per sample
         with_flats: bool = False,  # add the drawing's flats to each item (outline datasets)
         hand_cfg: HandHintConfig | None = None,
+        mixed_cfg: MixedHintConfig | None = None,
     ):
         if hints not in HINT_MODES:
             raise InkwashError(f"unknown hint scheme {hints!r}; use one of {', '.join(HINT_MODES)}")
@@ -168,9 +181,10 @@ class ColorizationDataset(torch.utils.data.Dataset):
         self.mask_cfg = mask_cfg or MaskConfig()
         self.stencil_cfg = stencil_cfg or StencilConfig()
         self.hand_cfg = hand_cfg or HandHintConfig()
+        self.mixed_cfg = mixed_cfg or MixedHintConfig()
         self.outlines = has_outlines(source)
-        needs = [what for what, on in (("lineart 'outline'", lineart == "outline"), ("hints 'hand'", hints == "hand"),
-                                       ("flats", with_flats)) if on]
+        needs = [what for what, on in (("lineart 'outline'", lineart == "outline"),
+                                       (f"hints {hints!r}", hints in ("hand", "mixed")), ("flats", with_flats)) if on]
         if needs and not self.outlines:
             raise InkwashError(f"{', '.join(needs)} need an outline dataset (lines and flats beside each drawing); "
                                "build one with `inkwash data openclipart-outlines`, or use lineart 'xdog'")
@@ -189,13 +203,14 @@ class ColorizationDataset(torch.utils.data.Dataset):
         epoch = self.epoch if self.train else 0
         return np.random.default_rng([self.seed, index, epoch, int(self.train)])
 
-    def _hints(self, img: Image.Image, rng: np.random.Generator) -> np.ndarray:
+    def _hints(self, img: Image.Image, rng: np.random.Generator, mode: str | None = None) -> np.ndarray:
         """(S/4,S/4,4) float32 hint map, RGB in [0,1], mask in {0,1}, drawn on img resized to a quarter."""
         q = self.size // 4
         small = img.resize((q, q), Image.Resampling.BICUBIC)  # thesis IV.2.2.1: 128x128 for 512
-        if self.hints == "strokes":
+        mode = mode or self.hints
+        if mode == "strokes":
             return random_strokes(small, rng, self.stroke_cfg)
-        if self.hints == "pixels":
+        if mode == "pixels":
             return random_pixel_hints(small, rng, self.pixel_cfg)
         return np.zeros((q, q, 4), dtype=np.float32)
 
@@ -220,7 +235,7 @@ class ColorizationDataset(torch.utils.data.Dataset):
         box = crop_box(img.size, self.size, rng if self.train else None)
         crop = img.crop(box)
         lines = flats = None
-        if outline or self.hints == "hand" or self.with_flats:  # the same place in every layer: pixel-aligned
+        if outline or self.hints in ("hand", "mixed") or self.with_flats:  # the same place in every layer
             lines = resize_short_side(self.source.layer(index, "lines"), self.short_side).convert("L").crop(box)
             flats = _resize_nearest(self.source.layer(index, "flats"), self.short_side).crop(box)
         lineart = lines if outline else random_xdog(crop, rng, self.xdog_cfg)
@@ -236,11 +251,18 @@ class ColorizationDataset(torch.utils.data.Dataset):
             item["mask"] = mask_t
             item["composite"] = composite(item["illustration"], item["lineart"], mask_t)
             hint_source = simplified  # thesis IV.3.2.1: hints come from the simplified illustration
-        if self.hints == "hand":  # regions of the real outline, whatever lineart the model sees
-            h = hand_hints(np.asarray(flats), np.asarray(lines, np.float32) / 255.0, rng, self.hand_cfg,
+        mode = self.hints
+        if mode == "mixed":
+            u, mc = rng.random(), self.mixed_cfg
+            mode = "none" if u < mc.p_none else "hand" if u < mc.p_none + mc.p_hand else "strokes"
+        if mode == "hand":  # regions of the real outline, whatever lineart the model sees
+            hand_cfg = self.hand_cfg
+            if self.hints == "mixed":
+                hand_cfg = replace(hand_cfg, region_p=float(rng.uniform(*self.mixed_cfg.region_p)))
+            h = hand_hints(np.asarray(flats), np.asarray(lines, np.float32) / 255.0, rng, hand_cfg,
                            truth=np.asarray(crop))
         else:
-            h = self._hints(hint_source, rng)
+            h = self._hints(hint_source, rng, mode)
         rgb = torch.from_numpy(h[..., :3].transpose(2, 0, 1).copy()) * 2.0 - 1.0
         m = torch.from_numpy(h[..., 3:].transpose(2, 0, 1).copy())
         item["hints"] = torch.cat([rgb * m, m], 0)

@@ -101,3 +101,65 @@ class SyntheticIllustrations:
         i = i % self.n
         # seed per (seed, index): items never depend on access order or on n
         return make_illustration(self.size, int(np.random.SeedSequence([self.seed, i]).generate_state(1)[0]))
+
+
+EYE = (40, 40, 90)  # the colour of every shape's small inner circle: a rule a region model can learn
+
+
+def make_outline_drawing(size: int = 64, seed: int = 0) -> tuple[Image.Image, Image.Image, Image.Image]:
+    """One procedural outline drawing as an outline dataset holds it: (truth, lines, flats), RGB (size,size) each.
+
+    White paper, 2-5 flat-coloured shapes with black outlines; half of them hold a small circle in the fixed colour
+    EYE. flats: each shape's flat colour; lines: the black outlines on white; truth: the flats shaded (cel or soft)
+    under the lines. Deterministic in `seed`.
+    """
+    rng = np.random.default_rng(seed)
+    flats = Image.new("RGB", (size, size), (255, 255, 255))
+    truth = flats.copy()
+    lines = flats.copy()
+    width = max(1, round(size / 128))
+    for _ in range(int(rng.integers(2, 6))):
+        kind = SHAPES[int(rng.integers(len(SHAPES)))]
+        pts, box = _shape_outline(kind, size, rng)
+        base = _bright_colour(rng)
+        mask = Image.new("L", (size, size), 0)
+        (ImageDraw.Draw(mask).ellipse(box, fill=255) if pts is None else ImageDraw.Draw(mask).polygon(pts, fill=255))
+        flats.paste(tuple(int(round(c)) for c in base), (0, 0), mask)
+        lines.paste((255, 255, 255), (0, 0), mask)  # a shape hides the outlines under it, as in the drawing
+        truth.paste(Image.fromarray(_shaded_layer(base, box, size, rng), "RGB"), (0, 0), mask)
+        eye = None
+        if rng.random() < 0.5:  # a small circle at the shape's centre, well inside it
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            r = 0.25 * min(box[2] - box[0], box[3] - box[1]) / 2 + width
+            eye = (cx - r, cy - r, cx + r, cy + r)
+            for img in (flats, truth):
+                ImageDraw.Draw(img).ellipse(eye, fill=EYE)
+        for img in (lines, truth):
+            draw = ImageDraw.Draw(img)
+            if pts is None:
+                draw.ellipse(box, outline=(0, 0, 0), width=width)
+            else:
+                draw.line(pts + [pts[0]], fill=(0, 0, 0), width=width, joint="curve")
+            if eye is not None:
+                draw.ellipse(eye, outline=(0, 0, 0), width=width)
+    return truth, lines, flats
+
+
+class SyntheticOutlines(SyntheticIllustrations):
+    """`n` procedural outline drawings, a stand-in for an outline dataset (`kind` "outlines", layers lines and
+    flats): item i is the truth of `make_outline_drawing(size, (seed, i))`, `layer(i, name)` its lines or flats."""
+
+    kind, layers = "outlines", ("lines", "flats")
+
+    def _drawing(self, i: int) -> tuple[Image.Image, Image.Image, Image.Image]:
+        if not -self.n <= i < self.n:
+            raise IndexError(f"index {i} out of range for {self.n} synthetic drawings")
+        return make_outline_drawing(self.size, int(np.random.SeedSequence([self.seed, i % self.n]).generate_state(1)[0]))
+
+    def __getitem__(self, i: int) -> Image.Image:
+        return self._drawing(i)[0]
+
+    def layer(self, i: int, name: str) -> Image.Image:
+        if name not in self.layers:
+            raise KeyError(f"synthetic drawings have layers {self.layers}, not {name!r}")
+        return self._drawing(i)[1 if name == "lines" else 2]

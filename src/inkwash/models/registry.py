@@ -49,6 +49,7 @@ def known(name: str) -> bool:
 _PT = "inkwash.models.paintstorch"
 _ST = "inkwash.models.stenciltorch"
 _SP = "inkwash.models.stablepaint"
+_RC = "inkwash.models.regioncolor"
 
 register(ModelSpec(
     "lazybrush", "LazyBrush (Sykora et al. 2009): classical graph-cut flat fill from strokes, no weights",
@@ -91,6 +92,14 @@ register(ModelSpec(
                "--stage noise --previous RUN_CTX; each freezes what it inherits and exports all networks so far: "
                "colour with --model RUN. Use the same --preset/--config for the three stages. CPU-sized recipe: "
                "--config recipes/stablepaint.toml"))
+register(ModelSpec(
+    "regioncolor", "RegionColor (ours): a small region-aware network proposing colours for unhinted regions, "
+                   "from the regions, the hints and the flats so far",
+    opener=f"{_RC}:RegionColorModel", options=LEARNED_OPTIONS, config=f"{_RC}:RegionColorConfig",
+    networks=f"{_RC}:build_networks", trainer="inkwash.train.regioncolor", hints="mixed",
+    train_help="Trains on outline drawings (an outline dataset, or --data synthetic): the drawing's regions and "
+               "flats as the pipeline computes them in, a colour per unhinted region (and a shading) out, against "
+               "the drawing's flat colours. CPU recipe: --config recipes/regioncolor.toml"))
 register(ModelSpec(
     "onnx", "A PaintsTorch-family generator exported by `inkwash export`, run by onnxruntime without torch",
     opener="inkwash.models.onnx:OnnxModel", options=("resolution", "lines_over", "device", "providers", "threads"),

@@ -23,6 +23,7 @@ MODEL_FORMAT = "inkwash-model/1"
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 EXPORT_DIR = "model"  # a run folder's export: RUN/model/
+BEST_DIR = "best"  # a run folder's best held-out export (train/loop.py, loop.val_every): RUN/best/
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"  # shipped defaults: weights/NAME/
 
 
@@ -155,5 +156,5 @@ def load_state(module: Any, tensors: dict, prefix: str, where: str | Path) -> An
     return module
 
 
-__all__ = ["MODEL_FORMAT", "CONFIG", "WEIGHTS", "EXPORT_DIR", "WEIGHTS_DIR", "SavedModel", "read_model",
+__all__ = ["MODEL_FORMAT", "CONFIG", "WEIGHTS", "EXPORT_DIR", "BEST_DIR", "WEIGHTS_DIR", "SavedModel", "read_model",
            "save_model", "load_state", "model_folder", "shipped_folder"]

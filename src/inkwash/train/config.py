@@ -48,6 +48,9 @@ class LoopConfig:
     seed: int = 0
     ckpt_every: int = 1000
     keep_checkpoints: int = 2
+    val_every: int = 0  # > 0: score held-out test-split items every N steps; the best is exported to RUN/best/
+    val_items: int = 16  # held-out items scored (fixed, spread evenly over the test split)
+    time_limit: float = 0.0  # minutes (> 0): end the run at the first step past it, with a checkpoint and scoring
     log_every: int = 10
     image_every: int = 500
     amp: bool = True  # bf16 autocast, on CUDA only

@@ -4,6 +4,12 @@ A model plugs in through a `Task` (see below): its trainable networks, one optim
 returning named losses for a phase. A GAN lists ("critic", "g1", "g2"): each iteration runs the phases in order,
 each with its own backward and optimizer step, and only that phase's parameters require gradients.
 
+Held-out scoring (`loop.val_every` > 0 and a held-out dataset): every val_every steps and at the end, the main
+process scores `loop.val_items` fixed test-split items with `Task.held_out` (lower is better), appends the numbers
+to RUN/val.json and, when the score is the best so far, exports the model to RUN/best/ (a model folder like
+RUN/model/, its config.json holding the step and the score). `inkwash train publish` ships RUN/best/ when there is
+one: with a CPU budget the last step is often not the best (GAN oscillation, overfitting on a small set).
+
 Data parallelism (torchrun sets RANK/WORLD_SIZE): gloo on CPU, NCCL on CUDA. Gradients are averaged across ranks
 with one flat all-reduce per phase rather than by wrapping networks in DistributedDataParallel, because DDP
 does not support the double backward of a gradient penalty (torch.autograd.grad) nor networks that are trained
@@ -12,6 +18,7 @@ in one phase and frozen in the next; the result is the same synchronous data-par
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -26,6 +33,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, DistributedSampler
 
 from inkwash.errors import InkwashError
+from inkwash.models.serialize import BEST_DIR, EXPORT_DIR
 from inkwash.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from inkwash.train.config import LoopConfig
 
@@ -54,6 +62,24 @@ class Task:
     def export(self) -> dict[str, torch.Tensor]:
         """Weights needed for inference (written to RUN/model/model.safetensors)."""
         return {}
+
+    def held_out(self, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """Held-out metrics on fixed test batches: named floats, "score" the one to minimise (RUN/best/ keeps its
+        best). Called under no_grad, networks in eval mode, the torch RNG seeded the same every time.
+
+        The default is the phases' own losses on the held-out batches, "score" the last phase's "loss"; a GAN's
+        task overrides it (its adversarial losses say nothing about quality).
+        """
+        sums: dict[str, float] = {}
+        for batch in batches:
+            state: dict = {}
+            for phase in self.phases:
+                for k, v in self.step(phase, batch, state).items():
+                    sums[f"{phase}/{k}"] = sums.get(f"{phase}/{k}", 0.0) + float(v)
+        out = {k: v / max(len(batches), 1) for k, v in sums.items()}
+        if self.phases:
+            out["score"] = out[f"{self.phases[-1]}/loss"]
+        return out
 
     def exported_model(self) -> tuple[str, Any, dict]:
         """(model name, network config, metadata) saved beside the exported weights in RUN/model/config.json.
@@ -184,17 +210,69 @@ def _fmt(losses: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.4g}" for k, v in losses.items())
 
 
+def held_out_batches(dataset, n_items: int, batch_size: int, device: torch.device) -> list[dict]:
+    """`n_items` items spread evenly over `dataset` (the first and last included), collated in batches on `device`."""
+    from torch.utils.data import default_collate
+
+    n = len(dataset)
+    picks = sorted({int(round(x)) for x in torch.linspace(0, n - 1, min(n_items, n)).tolist()}) if n else []
+    items = [dataset[i] for i in picks]
+    return [_to_device(default_collate(items[i:i + batch_size]), device, False)
+            for i in range(0, len(items), batch_size)]
+
+
+def best_score(run_dir: Path) -> float:
+    """The held-out score of RUN/best/ (inf when there is none yet): what a resumed run has to beat."""
+    from inkwash.models.serialize import CONFIG
+
+    try:
+        return float(json.loads((Path(run_dir) / BEST_DIR / CONFIG).read_text())["val"]["score"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return float("inf")
+
+
+def validate(task: Task, batches: list[dict], nets: dict[str, nn.Module], seed: int) -> dict[str, float]:
+    """`task.held_out(batches)` in eval mode under no_grad with a fixed seed; modes and RNG restored after."""
+    modes = {name: net.training for name, net in nets.items()}
+    rng = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        for net in nets.values():
+            net.eval()
+        with torch.no_grad():
+            return {k: float(v) for k, v in task.held_out(batches).items()}
+    finally:
+        torch.random.set_rng_state(rng)
+        for name, net in nets.items():
+            net.train(modes[name])
+
+
+def _record_validation(run_dir: Path, step: int, metrics: dict[str, float]) -> None:
+    """Append one held-out scoring to RUN/val.json (rewritten atomically; a resumed run replaces later steps)."""
+    from inkwash.io import atomic_path
+
+    path = run_dir / "val.json"
+    try:
+        history = [r for r in json.loads(path.read_text()) if int(r["step"]) < step]
+    except (OSError, KeyError, TypeError, ValueError):
+        history = []
+    history.append({"step": step, **metrics})
+    with atomic_path(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(history, indent=1))
+
+
 # ---------------------------------------------------------------- the loop
 
 
 def fit(make_task: Callable[[torch.device], Task], dataset, cfg: LoopConfig, batch_size: int, workers: int,
         run_dir: str | Path, config: dict, resume: bool = False, progress: bool = True,
-        log: Callable[[str], Any] = print) -> dict[str, Any]:
+        log: Callable[[str], Any] = print, val_dataset=None) -> dict[str, Any]:
     """Train `make_task(device)` on `dataset` (items: dicts of tensors) into `run_dir`; returns a summary.
 
     Checkpoints every `cfg.ckpt_every` steps and at the end; `resume` continues from RUN's latest checkpoint at
     the same step and data position (from step 0 when it has none yet). Raises InkwashError on a non-finite loss,
-    leaving the last checkpoint intact.
+    leaving the last checkpoint intact. With `val_dataset` and `cfg.val_every` > 0, scores held-out items and
+    keeps the best model in RUN/best/ (module doc).
     """
     run_dir = Path(run_dir)
     kind = "cuda" if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()) else "cpu"
@@ -241,6 +319,11 @@ def fit(make_task: Callable[[torch.device], Task], dataset, cfg: LoopConfig, bat
 
         writer = SummaryWriter(str(run_dir / "tb"))
     params = {ph: [p for g in opts[ph].param_groups for p in g["params"]] for ph in task.phases}
+    val_batches: list[dict] = []
+    if cfg.val_every > 0 and val_dataset is not None and d.main:
+        val_batches = held_out_batches(val_dataset, cfg.val_items, batch_size, device)
+    best = best_score(run_dir) if resume else float("inf")
+    last_val: dict[str, float] = {}
     step, last_losses, t0 = start_step, {}, time.perf_counter()
     with _progress(progress and d.main) as bar:
         bar_task = bar.add_task("train", total=total, completed=step, info="")
@@ -279,6 +362,14 @@ def fit(make_task: Callable[[torch.device], Task], dataset, cfg: LoopConfig, bat
                     for k, v in zip(losses, values):
                         logs[f"{phase}/{k}"] = v
                 step += 1
+                if cfg.time_limit > 0 and step < total:
+                    over = torch.tensor([float(time.perf_counter() - t0 > 60.0 * cfg.time_limit)], device=device)
+                    if d.on:
+                        dist.broadcast(over, 0)  # every rank stops at the same step
+                    if over.item() > 0:
+                        if d.main:
+                            log(f"time limit of {cfg.time_limit:g} min reached at step {step}: ending the run here")
+                        total = step  # this step then ends the run as the last one would: checkpoint, scoring
                 if step % cfg.log_every == 0 or step == total or step == start_step + 1:
                     last_losses = {k: float(v) for k, v in logs.items()}
                     if writer:
@@ -291,6 +382,18 @@ def fit(make_task: Callable[[torch.device], Task], dataset, cfg: LoopConfig, bat
                 if writer and cfg.image_every and (step % cfg.image_every == 0 or step == total):
                     with torch.no_grad():
                         writer.add_image("samples", image_grid(task.images(batch)), step)
+                if val_batches and (step % cfg.val_every == 0 or step == total):
+                    last_val = validate(task, val_batches, nets, cfg.seed)
+                    _record_validation(run_dir, step, last_val)
+                    if writer:
+                        for k, v in last_val.items():
+                            writer.add_scalar(f"val/{k}", v, step)
+                    better = last_val.get("score", float("inf")) < best
+                    if better:
+                        best = last_val["score"]
+                        export(task, run_dir, step, folder=BEST_DIR, meta={"val": last_val})
+                    log(f"step {step}: held-out {_fmt(last_val)}" + (" (best so far)" if better else
+                                                                      f" (best {best:.4g})"))
                 if step % cfg.ckpt_every == 0 or step == total:
                     if d.main:
                         save_checkpoint(run_dir, step, nets, opts,
@@ -309,15 +412,17 @@ def fit(make_task: Callable[[torch.device], Task], dataset, cfg: LoopConfig, bat
         log(f"trained steps {start_step}..{step} in {elapsed:.1f}s "
             f"({done * batch_size * d.world / max(elapsed, 1e-9):.2f} images/s); weights in {run_dir}")
     return {"step": step, "losses": last_losses, "seconds": elapsed, "rank": d.rank, "world": d.world,
-            "images_per_s": done * batch_size * d.world / max(elapsed, 1e-9)}
+            "images_per_s": done * batch_size * d.world / max(elapsed, 1e-9), "val": last_val, "best": best}
 
 
-def export(task: Task, run_dir: Path, step: int) -> Path:
-    """Write the task's inference model to RUN/model/ (config.json + model.safetensors, atomically)."""
-    from inkwash.models.serialize import EXPORT_DIR, save_model
+def export(task: Task, run_dir: Path, step: int, folder: str = EXPORT_DIR, meta: dict | None = None) -> Path:
+    """Write the task's inference model to RUN/FOLDER/ (config.json + model.safetensors, atomically): the latest
+    (RUN/model/) or the best held-out one (RUN/best/, with its scores in `meta`)."""
+    from inkwash.models.serialize import save_model
 
-    name, model, meta = task.exported_model()
-    return save_model(run_dir / EXPORT_DIR, name, model, task.export(), {**meta, "step": step})
+    name, model, extra = task.exported_model()
+    return save_model(Path(run_dir) / folder, name, model, task.export(), {**extra, "step": step, **(meta or {})})
 
 
-__all__ = ["Task", "fit", "export", "image_grid", "init_distributed", "step_seed", "ResumableSampler"]
+__all__ = ["Task", "fit", "export", "validate", "held_out_batches", "best_score", "image_grid", "init_distributed",
+           "step_seed", "ResumableSampler"]

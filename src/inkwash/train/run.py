@@ -66,27 +66,51 @@ def config_from_dict(d: dict) -> TrainConfig:
     return cfg
 
 
-def open_dataset(data: Any, cfg: TrainConfig):
-    """`synthetic`, a folder (prepared dataset or images) or a ready Dataset of dicts -> ColorizationDataset."""
+def open_dataset(data: Any, cfg: TrainConfig, train: bool = True):
+    """`synthetic`, a folder (prepared dataset or images) or a ready Dataset of dicts -> ColorizationDataset.
+
+    train=False: the held-out items (a prepared dataset's test split, fixed centre crops and hints; other synthetic
+    drawings). A trainer's TASK may ask for the drawings' flats (`with_flats`, outline datasets; synthetic data are
+    then outline drawings) and wrap the dataset in its own (`TASK.dataset(ds, cfg, train)`).
+    """
     if not isinstance(data, (str, Path)):
         if len(data) and isinstance(data[0], dict):
             return data
     from inkwash.data.dataset import ColorizationDataset
     from inkwash.data.strokes import StrokeConfig
 
+    task = trainer(cfg.name).TASK
+    flats = bool(getattr(task, "with_flats", False))
     source = data
     if isinstance(data, str) and data == "synthetic":
-        from inkwash.data.synthetic import SyntheticIllustrations
+        from inkwash.data.synthetic import SyntheticIllustrations, SyntheticOutlines
 
-        source = SyntheticIllustrations(n=256, size=max(cfg.data.size, 64), seed=cfg.loop.seed)
+        kind = SyntheticOutlines if flats else SyntheticIllustrations
+        source = kind(n=256 if train else 32, size=max(cfg.data.size, 64), seed=cfg.loop.seed + (0 if train else 1))
     elif isinstance(data, (str, Path)) and not Path(data).is_dir():
         raise InkwashError(f"--data {data}: not a folder; give a folder of illustrations, a prepared dataset, "
                            "or 'synthetic'")
-    return ColorizationDataset(source, size=cfg.data.size, train=True, hints=cfg.data.hints, seed=cfg.loop.seed,
-                               with_stencil=trainer(cfg.name).TASK.stencil, crop=cfg.data.crop,
-                               lineart=cfg.data.lineart, lineart_mix=cfg.data.lineart_mix,
-                               stroke_cfg=StrokeConfig(n_strokes=tuple(cfg.data.n_strokes),
-                                                       w_range=tuple(cfg.data.stroke_box)))
+    ds = ColorizationDataset(source, size=cfg.data.size, train=train, hints=cfg.data.hints, seed=cfg.loop.seed,
+                             with_stencil=task.stencil, crop=cfg.data.crop, lineart=cfg.data.lineart,
+                             lineart_mix=cfg.data.lineart_mix, with_flats=flats,
+                             stroke_cfg=StrokeConfig(n_strokes=tuple(cfg.data.n_strokes),
+                                                     w_range=tuple(cfg.data.stroke_box)))
+    wrap = getattr(task, "dataset", None)
+    return wrap(ds, cfg, train) if wrap is not None else ds
+
+
+def open_held_out(data: Any, cfg: TrainConfig, log=print):
+    """The held-out items the loop scores (`loop.val_every`), or None (validation off, or no test split: said)."""
+    if cfg.loop.val_every <= 0:
+        return None
+    if not isinstance(data, (str, Path)):
+        log("held-out scoring is off: the training data is an in-memory dataset with no test split")
+        return None
+    try:
+        return open_dataset(data, cfg, train=False)
+    except InkwashError as exc:
+        log(f"held-out scoring is off: {exc}")
+        return None
 
 
 def _plural(n: int, word: str) -> str:
@@ -150,7 +174,8 @@ def train(cfg: TrainConfig, data: Any, out: str | Path, resume: bool = False, pr
     dataset = open_dataset(data, cfg)
     task = trainer(cfg.name).TASK
     return fit(lambda device: task(cfg, device), dataset, cfg.loop, cfg.data.batch_size,
-               cfg.data.workers, out, to_dict(cfg), resume=resume, progress=progress, log=log)
+               cfg.data.workers, out, to_dict(cfg), resume=resume, progress=progress, log=log,
+               val_dataset=open_held_out(data, cfg, log))
 
 
-__all__ = ["make_config", "config_from_dict", "open_dataset", "prepare_run", "train", "trainer"]
+__all__ = ["make_config", "config_from_dict", "open_dataset", "open_held_out", "prepare_run", "train", "trainer"]

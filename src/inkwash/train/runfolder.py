@@ -4,6 +4,7 @@
     RUN/tb/                TensorBoard events
     RUN/checkpoints/       step-*/ and latest.json (inkwash.train.checkpoint)
     RUN/model/             the export: config.json + model.safetensors (inkwash.models.serialize)
+    RUN/best/, val.json    the best held-out export and the held-out scores (loop.val_every)
 
 A run killed before its first checkpoint is an *unfinished start*: a config.json, maybe TensorBoard events, nothing
 trained. `--resume` starts it from step 0 and a new run into it starts it over; a folder holding a checkpoint is
@@ -19,7 +20,7 @@ from inkwash.io import is_atomic_temp
 from inkwash.train.checkpoint import is_partial_checkpoint
 
 CONFIG = "config.json"
-SUBFOLDERS = ("checkpoints", "model")  # where our own writes go (and so our temporary files)
+SUBFOLDERS = ("checkpoints", "model", "best")  # where our own writes go (and so our temporary files)
 TB_EVENTS = "events.out.tfevents."
 
 

@@ -5,7 +5,8 @@
     inkwash train stablepaint --stage noise --previous runs/sp-ctx --data DIR --out runs/sp
     inkwash colorize lineart.png --hints hints.png --model runs/sp --strength 0.5 --variations 4 -o out.png
 
-Each stage starts from the previous stage's export (`previous`), freezes what it got and trains one group:
+Each stage starts from the previous stage's export (`previous`: its RUN/best/ if kept, else RUN/model/), freezes
+what it got and trains one group:
     autoencoder  encoder + decoder:  L = |D(E(y)) - y|_1                                (thesis: to saturation)
     context      context encoder:    L = |D(E_k(k)) - y|_1 + w_latent |E_k(k) - E(y)|^2  (D, E frozen)
     noise        U-Net eps_theta:    L = |eps - eps_theta(x_t, t, E_k(k), k)|^2, t ~ U[0,T) (Ho et al. 2020's
@@ -32,7 +33,8 @@ from torch.nn import functional as F
 from inkwash.data.masks import composite, random_mask
 from inkwash.diffusion import CosineSchedule, SamplerConfig, sample
 from inkwash.errors import InkwashError
-from inkwash.models.serialize import read_model
+from inkwash.models.serialize import BEST_DIR, read_model
+from inkwash.models.serialize import CONFIG as MODEL_CONFIG
 from inkwash.models.stablepaint import (NETWORKS, StablePaintConfig, build_networks, context_input, drop_hints,
                                         load_stablepaint)
 from inkwash.train.config import OptimConfig
@@ -49,6 +51,10 @@ FROZEN_SETTINGS = ("latent_channels", "ae_width", "ae_mults", "ae_blocks")
 SIZE_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(latent_channels=4, ae_width=8, ae_mults=(1, 1, 2, 2), ae_blocks=1, unet_width=16, unet_mults=(1, 2),
                  unet_blocks=1),
+    # two CPU cores in about an hour for the three stages (recipes/stablepaint-cpu.toml): AE 0.3 M, context
+    # encoder 0.1 M, U-Net 1.1 M parameters, 3 MB in float16
+    "cpu": dict(latent_channels=4, ae_width=16, ae_mults=(1, 2, 2, 4), ae_blocks=1, unet_width=32,
+                unet_mults=(1, 2, 2), unet_blocks=1),
     "small": dict(latent_channels=4, ae_width=32, ae_mults=(1, 2, 2, 4), ae_blocks=1, unet_width=64,
                   unet_mults=(1, 2, 2), unet_blocks=1),
     "base": {},
@@ -120,6 +126,8 @@ class StablePaintTask(Task):
             raise InkwashError(f"stage {cfg.stage} starts from the previous stage's run: give --previous RUN")
         before = list(NETWORKS[: NETWORKS.index(STAGES[cfg.stage][0])])
         run = Path(cfg.previous)
+        if (run / BEST_DIR / MODEL_CONFIG).is_file():  # the previous stage's best held-out model, when it kept one
+            run = run / BEST_DIR
         try:
             saved = read_model(run, expect="stablepaint").model
         except InkwashError as exc:

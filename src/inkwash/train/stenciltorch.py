@@ -99,6 +99,12 @@ class StencilTorchTask(PaintsTorchTask):
         """G's whole output (B,3,S,S) in [-1,1]; paste it with `paste` to keep the composite outside the mask."""
         return self.nets["g"](composite, mask, hints, self.features(lineart))
 
+    def held_out(self, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """Held-out L1 to the illustration inside the masks (what a user gets), in [-1,1] units."""
+        l1 = [float(_masked_l1(self.colorize(b["composite"], b["mask"], b["hints"], b["lineart"]),
+                               b["illustration"], b["mask"])) for b in batches]
+        return {"score": sum(l1) / max(len(l1), 1), "l1_in": sum(l1) / max(len(l1), 1)}
+
     @torch.no_grad()
     def guide(self, composite: torch.Tensor, mask: torch.Tensor, hints: torch.Tensor,
               lineart: torch.Tensor) -> torch.Tensor:
