@@ -179,3 +179,41 @@ def test_foreign_or_mismatched_report_folder_is_refused(data, tmp_path, cli):
     assert cli(evaluate_args(data, out, "--conditions", "none", "--grid", "0"))[0] == 0
     code, _, err = cli(evaluate_args(data, out, "--conditions", "none", "--seed", "9"))
     assert code == 2 and "other settings (seed differ)" in err
+
+
+def test_cached_outputs_of_a_changed_model_are_made_again(data, tmp_path, cli, count_calls, monkeypatch):
+    out = tmp_path / "report"
+    args = evaluate_args(data, out, "--conditions", "hints")
+    assert cli(args)[0] == 0 and count_calls == ["lazybrush"] * 4
+    fp = json.loads((out / "outputs/lazybrush/fingerprint.json").read_text())
+    assert fp["model"] == "lazybrush" and fp["pipeline"]["version"] >= 1
+    count_calls.clear()
+    assert cli(args)[0] == 0 and count_calls == []  # same model, same pipeline: all cached
+    import inkwash.infer
+
+    monkeypatch.setattr(inkwash.infer, "PIPELINE_VERSION", fp["pipeline"]["version"] + 1)  # a default changed
+    code, stdout, err = cli(args)
+    assert code == 0, err
+    assert count_calls == ["lazybrush"] * 4  # coloured and scored anew, not mixed with the old outputs
+    assert "made and scored anew" in (out / "metrics.md").read_text()
+
+
+def test_a_model_fingerprint_follows_its_weights_and_settings(tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from inkwash.evaluate.run import model_fingerprint
+    from inkwash.models.serialize import WEIGHTS, WEIGHTS_DIR
+
+    folder = tmp_path / "pt"
+    shutil.copytree(WEIGHTS_DIR / "paintstorch", folder)
+    before = model_fingerprint(str(folder))
+    assert before == model_fingerprint(str(folder))
+    assert model_fingerprint(f"{folder}:unhinted=paper") != before
+    tensors = load_file(str(folder / WEIGHTS))
+    name = next(k for k, v in tensors.items() if v.is_floating_point())
+    tensors[name] = tensors[name] * 1.01  # retrained weights in the same folder
+    save_file(tensors, str(folder / WEIGHTS))
+    assert model_fingerprint(str(folder))["files"] != before["files"]
+    assert model_fingerprint("paintstorch")["files"] == before["files"]  # the shipped weights are those copied

@@ -147,6 +147,9 @@ def parse_key(key: str) -> tuple[str, dict[str, Any]]:
 UNHINTED = ("paper", "neighbour", "model")
 SHADES = ("soft", "cel", "model")
 DEFAULT_UNHINTED = "neighbour"  # what unhinted enclosed regions get from a fill (chosen by measurement, README)
+# bump when a change of the pipeline (region engine, gap rule, flats, lock) changes what a model's output is: cached
+# evaluation outputs made before are then made again (inkwash.evaluate.run.model_fingerprint)
+PIPELINE_VERSION = 2
 DEFAULT_SHADING = 0.0  # shading strength of a fill (chosen by measurement on the outline test split, README)
 
 

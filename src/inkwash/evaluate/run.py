@@ -18,6 +18,8 @@ Everything lands in OUT and is reused on the next run (resume after an interrupt
   OUT/config.json                      the settings the cached work depends on (checked on every run)
   OUT/inputs/NNNNN_{target,lineart,hints,full}.png
   OUT/outputs/MODEL/COND/NNNNN.png     what each model made
+  OUT/outputs/MODEL/fingerprint.json   what made them: the model's weights (content hash), its settings and the
+                                       pipeline's defaults; when it changes, MODEL's outputs are made and scored anew
   OUT/records/MODEL/COND/NNNNN.json    per-image metrics (LPIPS keyed by its network)
   OUT/features/EXTRACTOR/{target,MODEL/COND}/NNNNN.npy   FID features
   OUT/metrics.csv, OUT/metrics.md, OUT/grid_COND.png
@@ -138,7 +140,7 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
-def _file_tag(path: str) -> str:
+def _file_tag(path: str | Path, n: int = 8) -> str:
     """Short content hash of a weights file, so caches from another file are never mixed in."""
     import hashlib
 
@@ -146,7 +148,24 @@ def _file_tag(path: str) -> str:
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()[:8]
+    return h.hexdigest()[:n]
+
+
+def model_fingerprint(key: str) -> dict:
+    """What a row's outputs depend on: the --model value, the model's files (content hashes: shipped weights, a
+    model folder, a .onnx file), the pipeline settings and defaults. Cached outputs with another fingerprint are
+    stale (retrained weights, a changed default) and are made again."""
+    from inkwash.infer import DEFAULT_SHADING, DEFAULT_UNHINTED, PIPELINE_VERSION, parse_key, resolve_model
+    from inkwash.models.serialize import WEIGHTS_DIR
+
+    name, options = parse_key(key)
+    spec, weights = resolve_model(name)
+    folder = Path(weights) if weights is not None else WEIGHTS_DIR / spec.name
+    files = [folder] if folder.is_file() else sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() \
+        else []
+    return {"model": key, "spec": spec.name, "options": {k: str(v) for k, v in sorted(options.items())},
+            "files": {p.name: _file_tag(p, 16) for p in files if p.suffix.lower() != ".md"},
+            "pipeline": {"version": PIPELINE_VERSION, "unhinted": DEFAULT_UNHINTED, "shading": DEFAULT_SHADING}}
 
 
 # ------------------------------------------------------------------------------------------- test set
@@ -259,6 +278,7 @@ class Evaluation:
                                   "which this checkout lacks: its row is missing")
         self.device = resolve_device(cfg.device)
         self._fid = self._lpips = None
+        self.fingerprints = {s: model_fingerprint(m) for s, m in self.models.items() if s in self.colorizers}
 
     # ------------------------------------------------------------------------------------------ paths
     def _input(self, k: int, kind: str) -> Path:
@@ -333,6 +353,24 @@ class Evaluation:
         save_image(hint_image(s.hints), paths["hints"], overwrite=True)
         save_image(hint_image(s.full), paths["full"], overwrite=True)
         return s
+
+    def drop_stale(self) -> None:
+        """Forget the cached outputs, scores and features of every model whose fingerprint changed (or was never
+        written: work from an older inkwash), and record the current fingerprints."""
+        import shutil
+
+        for model, fp in self.fingerprints.items():
+            path = self.out / "outputs" / model / "fingerprint.json"
+            if _read_json(path) == fp:
+                continue
+            folders = [self.out / "outputs" / model, self.out / "records" / model]
+            folders += [f / model for f in (self.out / "features").glob("*") if f.is_dir()]
+            if any(f.exists() for f in folders):
+                self.notes.append(f"{self.models[model]}: its weights, settings or the pipeline's defaults changed "
+                                  "since its cached outputs; they were made and scored anew")
+                for f in folders:
+                    shutil.rmtree(f, ignore_errors=True)
+            _write_json(path, fp)
 
     def prepare_inputs(self, callback: Callback | None = None) -> None:
         n = len(self.indices)
@@ -437,6 +475,7 @@ class Evaluation:
         from inkwash.evaluate.report import write_csv, write_grids, write_markdown
 
         self.check_folder()
+        self.drop_stale()
         _ = (self.fid, self.lpips)  # build the metric networks outside inference mode, before any work
         self.prepare_inputs(callback)
         target_feats = self.target_features(callback)
