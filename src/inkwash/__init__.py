@@ -1,7 +1,7 @@
 """inkwash: AI-assisted, user-guided lineart colorization.
 
     from inkwash import Colorizer
-    image = Colorizer.from_pretrained("paintstorch").colorize("lineart.png", hints="hints.json")
+    image = Colorizer.from_pretrained("lazybrush").colorize("lineart.png", hints="hints.json")
 """
 
 from inkwash.errors import InkwashError

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from inkwash.models.registry import DEFAULT as DEFAULT_MODEL
 from inkwash.webguard import LOOPBACK_HOSTS  # noqa: E402  (one list for the app and the study server)
 
 
@@ -29,7 +30,7 @@ def physical_memory() -> int | None:
 class ServerConfig:
     """What the server offers and accepts. Defaults suit one artist on their own machine."""
 
-    default_model: str = "paintstorch"  # a registered name or a run folder given on the command line
+    default_model: str = DEFAULT_MODEL  # a registered name or a run folder given on the command line
     models: tuple[str, ...] | None = None  # offered keys; None = the default plus every registered name
     max_upload_bytes: int = 25 * 2**20  # whole request body: a 4096x4096 RGBA PNG of strokes stays well below
     max_pixels: int = 4096 * 4096  # per image, checked before decoding (decompression bombs)

@@ -22,7 +22,7 @@ from rich.console import Console
 from inkwash.cli._app import app
 from inkwash.errors import InkwashError
 
-DEFAULT_MODEL = "paintstorch"  # the shipped default weights (src/inkwash/weights/paintstorch)
+from inkwash.models.registry import DEFAULT as DEFAULT_MODEL  # noqa: E402  (one default for every front-end)
 COMPANIONS = ("hints", "mask")
 SEPARATORS = (".", "-", "_")  # NAME.hints.png, NAME-hints.png, NAME_hints.png
 _console = Console(stderr=True, soft_wrap=True)
@@ -341,8 +341,9 @@ def colorize(
     """inkwash colorize examples/girl/lineart.png --hints examples/girl/hints.json -o girl.png
 
     Colour a lineart from colour hint strokes (RGBA, RGB on white, or JSON); --layers also writes the
-    flat colour and the lines as separate PNGs. The default model is the shipped PaintsTorch weights;
-    --model lazybrush is the classical flat-fill baseline, --model RUN a folder made by `inkwash train`.
+    flat colour and the lines as separate PNGs. The default model, lazybrush, fills the drawing's regions
+    (gaps in the lines closed) from the strokes; --model paintstorch / stenciltorch / regioncolor are the
+    shipped learned models (their colours locked to the regions), --model RUN a folder made by `inkwash train`.
 
     Batch: inkwash colorize --batch linearts/ -o coloured/ reads NAME.png with NAME.hints.json or
     NAME-hints.png (and NAME.mask.png) beside it and writes coloured/NAME.png; bad files are reported
@@ -365,7 +366,7 @@ def colorize(
     if reference_lineart is not None and reference is None:
         raise InkwashError("--reference-lineart is the lineart of --reference; give --reference too")
     # a reference colours regions flat, as a paint bucket would: the fill unless a model is asked for
-    name = model or method or ("lazybrush" if reference is not None else DEFAULT_MODEL)
+    name = model or method or DEFAULT_MODEL
     if (lineart is None) == (batch is None):
         raise InkwashError("give either one LINEART or --batch DIR (not both, not neither)")
     spec, weights = resolve_model(name)

@@ -10,8 +10,9 @@ import typer
 from inkwash.cli._app import app
 from inkwash.errors import InkwashError
 
-DEFAULT_MODEL = "paintstorch"  # the shipped default weights
-BASELINE = "lazybrush"  # the classical baseline shown beside it
+from inkwash.models.registry import DEFAULT as DEFAULT_MODEL  # noqa: E402  (the region fill, see registry.DEFAULT)
+
+COMPARE = "paintstorch"  # shown beside the result: the shipped learned model (lazybrush beside any other model)
 
 
 class _Illustrations:
@@ -64,13 +65,14 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results (created; its demo files are replaced).")] = Path("demo-out"),
     examples: Annotated[Path | None, typer.Option(help="Folder of examples: one sub-folder each with lineart.png, hints.json, illustration.png (default: the examples shipped with inkwash).", show_default=False)] = None,
     model: Annotated[str, typer.Option(help="Model name or weights path for the colorization.")] = DEFAULT_MODEL,
-    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help=f"Also colour with {BASELINE} for comparison (EXAMPLE_{BASELINE}.png).")] = True,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help=f"Also colour with a second model for comparison: {COMPARE}, or lazybrush when --model is another (EXAMPLE_NAME.png).")] = True,
 ) -> None:
     """inkwash demo --out demo-out
 
-    Colours every example's lineart with its hand-drawn hints (EXAMPLE.png, EXAMPLE_flat.png, and the baseline's
-    EXAMPLE_lazybrush.png), writes a contact sheet (demo.png: lineart / hints / result / baseline / original) and a grid of the training inputs the data pipeline makes
-    from the examples' illustrations (pipeline.png).
+    Colours every example's lineart with its hand-drawn hints (EXAMPLE.png, EXAMPLE_flat.png, and the comparison
+    model's EXAMPLE_paintstorch.png), writes a contact sheet (demo.png: lineart / hints / result / comparison /
+    original) and a grid of the training inputs the data pipeline makes from the examples' illustrations
+    (pipeline.png).
     """
     from rich.progress import Progress
 
@@ -92,7 +94,8 @@ def demo(
         raise InkwashError(f"{examples}: no sub-folder with a lineart.png")
     out.mkdir(parents=True, exist_ok=True)
     colorizer = Colorizer.from_pretrained(model)
-    base_colorizer = Colorizer.from_pretrained(BASELINE) if baseline and model != BASELINE else None
+    other_name = COMPARE if model == DEFAULT_MODEL else DEFAULT_MODEL
+    base_colorizer = Colorizer.from_pretrained(other_name) if baseline and model != other_name else None
     rows = []
     with Progress() as progress:
         task = progress.add_task(f"colouring with {colorizer.name}", total=len(folders))
@@ -106,7 +109,7 @@ def demo(
                    else lineart.convert("RGB"), layers["composite"]]
             if base_colorizer is not None:
                 other = base_colorizer.colorize(d / "lineart.png", hints if hints.is_file() else None)
-                save_image(other, out / f"{d.name}_{BASELINE}.png", overwrite=True)
+                save_image(other, out / f"{d.name}_{other_name}.png", overwrite=True)
                 row.append(other)
             if (d / "illustration.png").is_file():
                 from inkwash.io import load_rgb
@@ -114,7 +117,7 @@ def demo(
                 row.append(load_rgb(d / "illustration.png"))
             rows.append(row)
             progress.advance(task)
-    labels = ["lineart", "hints", f"result ({colorizer.name})"] + ([BASELINE] if base_colorizer else []) + ["original"]
+    labels = ["lineart", "hints", f"result ({colorizer.name})"] + ([other_name] if base_colorizer else []) + ["original"]
     labels = labels[: min(len(r) for r in rows)]
     save_image(_contact_sheet([r[: len(labels)] for r in rows], labels), out / "demo.png", overwrite=True)
 

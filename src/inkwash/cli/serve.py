@@ -9,6 +9,7 @@ from rich.console import Console
 
 from inkwash.cli._app import app
 from inkwash.errors import InkwashError
+from inkwash.models.registry import DEFAULT as DEFAULT_MODEL
 from inkwash.webguard import is_loopback
 
 _console = Console(stderr=True, soft_wrap=True)
@@ -16,7 +17,7 @@ _console = Console(stderr=True, soft_wrap=True)
 
 @app.command("serve")
 def serve(
-    model: str = typer.Option("paintstorch", "--model", help="Model selected when the page opens: a name or "
+    model: str = typer.Option(DEFAULT_MODEL, "--model", help="Model selected when the page opens: a name or "
                                                              "a run folder / .onnx file."),
     models: Optional[str] = typer.Option(None, "--models",
                                          help="Comma-separated models to offer (default: --model plus every "
