@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import platform
 import statistics
 import time
 from pathlib import Path
 from typing import Callable
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def cpu_name() -> str:
+    """The processor's model name (for a table's machine line)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def report(section: str, append: bool = True) -> None:

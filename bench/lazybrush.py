@@ -23,7 +23,7 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from _report import report  # noqa: E402  (bench/ is on sys.path when run as a script)
+from _report import cpu_name, report  # noqa: E402  (bench/ is on sys.path when run as a script)
 from inkwash.classical.lazybrush import LazyBrushConfig, lazybrush_labels  # noqa: E402
 
 
@@ -68,16 +68,6 @@ def time_case(size: int, n_strokes: int, repeats: int) -> float:
         lazybrush_labels(intensity, hints, cfg)
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

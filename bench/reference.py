@@ -28,22 +28,12 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from _report import report  # noqa: E402  (bench/ is on sys.path when run as a script)
+from _report import cpu_name, report  # noqa: E402  (bench/ is on sys.path when run as a script)
 from inkwash.evaluate.reference import (Drawing, ReferenceBenchConfig, coloured_reference,  # noqa: E402
                                         item_seed, load_drawings, score_frame)
 from inkwash.reference import colour_from_reference, reference_from_images  # noqa: E402
 from inkwash.reference.deform import LEVELS, random_warp  # noqa: E402
 from inkwash.regions import clear_region_cache  # noqa: E402
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def to_megapixel(d: Drawing, pixels: int) -> Drawing:

@@ -31,7 +31,7 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from _report import report  # noqa: E402  (bench/ is on sys.path when run as a script)
+from _report import cpu_name, report  # noqa: E402  (bench/ is on sys.path when run as a script)
 from inkwash.regions import compute_regions, flat_colours  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,16 +134,6 @@ def memory_child(size: int) -> None:
     compute_regions(lines)
     traced = tracemalloc.get_traced_memory()[1] / 2**30
     print(json.dumps({"before_gb": before, "peak_gb": rss("VmHWM:"), "numpy_peak_gb": traced}))
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

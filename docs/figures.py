@@ -7,6 +7,9 @@ paintstorch_examples.png: per example, lineart + hand-drawn hints, the shipped P
 stenciltorch_passes.png: the README's three-pass workflow on the girl example (the same masks and strokes as the
 README's commands): a full pass from a few strokes, the hair re-coloured blue under a mask, then the dress under
 a second mask with no hints; outside each mask the previous pass is kept pixel for pixel.
+regions_default.png: four outline test drawings with hand-like hints left out of about half of the strokes (so
+parts are unhinted): classic LazyBrush, the raw PaintsTorch network, the default region fill, PaintsTorch locked to
+the regions, RegionColor, and the truth (from an evaluation folder: EVAL=DIR, default /work/data/eval2/outline-hand).
 outline_dataset.png: lines / flats / truth of four test drawings of the outline dataset (built first with
 `inkwash data openclipart-outlines data/ocal-outlines`; another place with OUTLINES=DIR docs/figures.py outlines).
 """
@@ -99,6 +102,37 @@ def outline_dataset() -> Path:
     return out
 
 
+REGION_IDS = (3, 23, 43, 55)  # outline test items (evaluation order) with several regions and some paper
+
+
+def regions_default() -> Path:
+    """Before / after on drawings with unhinted parts: every other hint stroke (a connected stroke blob) removed."""
+    import cv2
+
+    from inkwash.models import registry
+
+    folder = Path(os.environ.get("EVAL", "/work/data/eval2/outline-hand")) / "inputs"
+    rows = []
+    models = [("LazyBrush (classic)", "lazybrush:solver=classic"), ("PaintsTorch raw", "paintstorch:lock=false"),
+              ("inkwash default", "lazybrush"), ("PaintsTorch locked", "paintstorch")]
+    if registry.known("regioncolor"):
+        models.append(("RegionColor", "regioncolor"))
+    cols = {label: Colorizer.from_key(key) for label, key in models}
+    for k in REGION_IDS:
+        lines = Image.open(folder / f"{k:05d}_lineart.png").convert("L")
+        hints = np.asarray(Image.open(folder / f"{k:05d}_hints.png").convert("RGBA"), np.float32) / 255.0
+        n, blobs = cv2.connectedComponents((hints[..., 3] > 0.5).astype(np.uint8))
+        drop = np.isin(blobs, np.arange(2, n, 2))  # every other stroke: parts of the drawing get no hint
+        hints[drop] = 0.0
+        row = [_hints_over(lines, cv2.resize(hints, lines.size, interpolation=cv2.INTER_NEAREST))]
+        row += [col.colorize(lines, hints) for col in cols.values()]
+        row.append(Image.open(folder / f"{k:05d}_target.png").convert("RGB"))
+        rows.append(row)
+    out = ROOT / "docs" / "regions_default.png"
+    _contact_sheet(rows, ["lineart + hints"] + list(cols) + ["truth"], 200).save(out, optimize=True)
+    return out
+
+
 def _clean_outlines(items: list[dict], n: int = 4) -> list[int]:
     """n drawings of distinct categories whose lines outline the colours and whose flats are close to the truth."""
     order = sorted(range(len(items)), key=lambda i: (-items[i]["outlined"], items[i]["flat_error"], items[i]["id"]))
@@ -114,6 +148,7 @@ def _clean_outlines(items: list[dict], n: int = 4) -> list[int]:
 
 
 if __name__ == "__main__":
-    figures = {"paintstorch": paintstorch_examples, "stenciltorch": stenciltorch_passes, "outlines": outline_dataset}
+    figures = {"paintstorch": paintstorch_examples, "stenciltorch": stenciltorch_passes, "outlines": outline_dataset,
+               "regions": regions_default}
     for name in sys.argv[1:] or figures:  # e.g. `docs/figures.py stenciltorch` redraws only that one
         print("wrote", figures[name]())

@@ -115,19 +115,23 @@ def _warn(msg: str) -> None:
     _console.print(f"[yellow]warning[/] {msg}", markup=True, highlight=False)
 
 
-def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], folder: Path, out_dir: Path,
-               layers: bool, overwrite: bool, seed: Optional[int], sampling: dict, ora: bool = False) -> None:
+def _progress():
+    """The batch progress bar: done / total, time left, the file at hand."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    return Progress(TextColumn("colorize"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    TextColumn("{task.fields[name]}"), console=_console, transient=False)
+
+
+def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], folder: Path, out_dir: Path,
+               layers: bool, overwrite: bool, seed: Optional[int], sampling: dict, ora: bool = False) -> None:
     from inkwash.infer import prepare
 
     failed: list[tuple[Path, str]] = []
     skipped: list[Path] = []
     needs_hints = colorizer.spec.capabilities.needs_hints
     learned = colorizer.learned
-    columns = (TextColumn("colorize"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-               TextColumn("{task.fields[name]}"))
-    with Progress(*columns, console=_console, transient=False) as progress:
+    with _progress() as progress:
         task = progress.add_task("colorize", total=len(linearts), name="")
         for path in linearts:
             rel = path.relative_to(folder)
@@ -186,8 +190,6 @@ def _run_sequence(colorizer, key, linearts: list[Path], odd: list[tuple[Path, st
     import json
 
     import numpy as np
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from inkwash.infer import prepare, regions_of, to_images
     from inkwash.io import atomic_path, load_rgb
     from inkwash.reference import previous_frame, unmatched_rows
@@ -197,9 +199,7 @@ def _run_sequence(colorizer, key, linearts: list[Path], odd: list[tuple[Path, st
     report: list[dict] = []
     rows: list[dict] = []
     prev = None
-    columns = (TextColumn("colorize"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-               TextColumn("{task.fields[name]}"))
-    with Progress(*columns, console=_console, transient=False) as progress:
+    with _progress() as progress:
         task = progress.add_task("colorize", total=len(frames), name="")
         for path in frames:
             rel = path.relative_to(folder)

@@ -177,7 +177,7 @@ def pack_cmd(
     """inkwash data pack data/ocal-outlines data/pack-256 --short-side 256
 
     A smaller copy of a prepared dataset in the same layout (every reader takes it), for a machine that gets its
-    data as carried files: a GPU lent for one call (scripts/gpu_train.sh), a laptop. Truth images become lossy
+    data as carried files: a GPU lent for one call (recipes/gpu_train.sh), a laptop. Truth images become lossy
     WebP, line layers lossless WebP, flat layers PNG (exact colours); each image is resized as the training
     dataset resizes it.
     """
