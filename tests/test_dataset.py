@@ -187,3 +187,28 @@ def test_preview_cli_reads_an_image_folder_and_reports_missing_input(tmp_path):
     assert _run(["preview", "-o", str(tmp_path / "h.png")]) == 2
     assert _run(["preview", str(tmp_path / "nope"), "-o", str(tmp_path / "h.png")]) == 2
     assert not (tmp_path / "h.png").exists()
+
+
+def test_validation_drawings_come_from_the_train_split_and_are_never_trained_on(tmp_path):
+    from inkwash.data.store import ImageStore, in_split
+    from inkwash.train.run import make_config, open_dataset, open_held_out
+
+    items = [{"id": f"d{i}", "split": "test" if i % 10 == 0 else "train"} for i in range(2000)]
+    val = {it["id"] for it in items if in_split(it, "val")}
+    fit = {it["id"] for it in items if in_split(it, "fit")}
+    train = {it["id"] for it in items if in_split(it, "train")}
+    assert val | fit == train and not val & fit  # the train split, cut in two
+    assert 0.03 < len(val) / len(train) < 0.07
+    with pytest.raises(InkwashError, match="unknown split"):
+        in_split(items[1], "dev")
+
+    for i in range(60):  # a plain folder opens as a store, split by name hash
+        Image.new("RGB", (72, 72), (40 * (i % 6), 90, 200)).save(tmp_path / f"img{i:02d}.png")
+    cfg = make_config("paintstorch", "tiny")
+    cfg.data.size, cfg.loop.val_every = 64, 10
+    held = open_held_out(str(tmp_path), cfg)
+    trained = open_dataset(str(tmp_path), cfg, split="fit")
+    held_ids = {it["id"] for it in held.source.items}
+    assert held_ids and held_ids == {it["id"] for it in ImageStore(tmp_path, split="val").items}
+    assert not held_ids & {it["id"] for it in trained.source.items}
+    assert all(it["split"] == "train" for it in held.source.items)

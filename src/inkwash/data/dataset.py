@@ -159,6 +159,7 @@ class ColorizationDataset(torch.utils.data.Dataset):
         with_flats: bool = False,  # add the drawing's flats to each item (outline datasets)
         hand_cfg: HandHintConfig | None = None,
         mixed_cfg: MixedHintConfig | None = None,
+        split: str | None = None,
     ):
         if hints not in HINT_MODES:
             raise InkwashError(f"unknown hint scheme {hints!r}; use one of {', '.join(HINT_MODES)}")
@@ -171,7 +172,7 @@ class ColorizationDataset(torch.utils.data.Dataset):
             raise InkwashError(f"size {size}, crop {crop}: give multiples of 4 (hints are drawn at a quarter), "
                                "crop at most size")
         if isinstance(source, (str, os.PathLike)):
-            source = ImageStore(Path(source), split="train" if train else "test")
+            source = ImageStore(Path(source), split=split or ("train" if train else "test"))
         self.source, self.short_side, self.size, self.train, self.hints = source, size, crop, train, hints
         self.seed, self.with_stencil, self.epoch = seed, with_stencil, 0
         self.xdog_cfg = xdog_cfg or XDoGConfig()

@@ -31,12 +31,28 @@ from inkwash.io import list_images, load_rgb, to_rgb
 
 FORMAT = "inkwash-prepared/1"
 TEST_FRACTION = 0.1
+VAL_FRACTION = 0.05  # of the train split: the validation drawings a run keeps its best checkpoint by
+SPLITS = ("train", "test", "val", "fit")  # val + fit = train; a run that validates trains on fit only
 
 
 def split_of(name: str, test_fraction: float = TEST_FRACTION) -> str:
     """Deterministic train/test split from a hash of the name: stable across machines and runs."""
     h = int.from_bytes(hashlib.sha1(name.encode("utf-8")).digest()[:8], "big")
     return "test" if (h / 2**64) < test_fraction else "train"
+
+
+def in_split(item: dict, split: str) -> bool:
+    """Whether an item belongs to `split`: its stored train/test split, or the train split cut in two by a second
+    hash of its id, `val` (VAL_FRACTION of it: checkpoint choice, never trained on by a run that validates) and
+    `fit` (the rest), so choosing a checkpoint never looks at the test split."""
+    if split in ("train", "test"):
+        return item["split"] == split
+    if split not in SPLITS:
+        raise InkwashError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if item["split"] != "train":
+        return False
+    h = int.from_bytes(hashlib.sha1(f"val:{item['id']}".encode("utf-8")).digest()[:8], "big")
+    return ((h / 2**64) < VAL_FRACTION) == (split == "val")
 
 
 class ImageStore:
@@ -65,7 +81,7 @@ class ImageStore:
                 for p in files
             ]
         if split is not None:
-            items = [it for it in items if it["split"] == split]
+            items = [it for it in items if in_split(it, split)]
         if not items:
             raise InkwashError(f"{self.root}: no images{f' in split {split!r}' if split else ''}")
         self.items = items

@@ -5,9 +5,9 @@ returning named losses for a phase. A GAN lists ("critic", "g1", "g2"): each ite
 each with its own backward and optimizer step, and only that phase's parameters require gradients.
 
 Held-out scoring (`loop.val_every` > 0 and a held-out dataset): every val_every steps and at the end, the main
-process scores `loop.val_items` fixed test-split items with `Task.held_out` (lower is better), appends the numbers
-to RUN/val.json and, when the score is the best so far, exports the model to RUN/best/ (a model folder like
-RUN/model/, its config.json holding the step and the score). `inkwash train publish` ships RUN/best/ when there is
+process scores `loop.val_items` fixed validation items (the train split's `val` part, never trained on) with
+`Task.held_out` (lower is better), appends the numbers to RUN/val.json and, when the score is the best so far,
+exports the model to RUN/best/ (a model folder like RUN/model/, its config.json holding the step and the score). `inkwash train publish` ships RUN/best/ when there is
 one: with a CPU budget the last step is often not the best (GAN oscillation, overfitting on a small set).
 
 Data parallelism (torchrun sets RANK/WORLD_SIZE): gloo on CPU, NCCL on CUDA. Gradients are averaged across ranks

@@ -66,12 +66,13 @@ def config_from_dict(d: dict) -> TrainConfig:
     return cfg
 
 
-def open_dataset(data: Any, cfg: TrainConfig, train: bool = True):
+def open_dataset(data: Any, cfg: TrainConfig, train: bool = True, split: str | None = None):
     """`synthetic`, a folder (prepared dataset or images) or a ready Dataset of dicts -> ColorizationDataset.
 
     train=False: the held-out items (a prepared dataset's test split, fixed centre crops and hints; other synthetic
     drawings). A trainer's TASK may ask for the drawings' flats (`with_flats`, outline datasets; synthetic data are
-    then outline drawings) and wrap the dataset in its own (`TASK.dataset(ds, cfg, train)`).
+    then outline drawings) and wrap the dataset in its own (`TASK.dataset(ds, cfg, train)`). split: which part of
+    a prepared dataset or folder (inkwash.data.store.SPLITS; default train, or test when train=False).
     """
     if not isinstance(data, (str, Path)):
         if len(data) and isinstance(data[0], dict):
@@ -92,7 +93,7 @@ def open_dataset(data: Any, cfg: TrainConfig, train: bool = True):
                            "or 'synthetic'")
     ds = ColorizationDataset(source, size=cfg.data.size, train=train, hints=cfg.data.hints, seed=cfg.loop.seed,
                              with_stencil=task.stencil, crop=cfg.data.crop, lineart=cfg.data.lineart,
-                             lineart_mix=cfg.data.lineart_mix, with_flats=flats,
+                             lineart_mix=cfg.data.lineart_mix, with_flats=flats, split=split,
                              stroke_cfg=StrokeConfig(n_strokes=tuple(cfg.data.n_strokes),
                                                      w_range=tuple(cfg.data.stroke_box)))
     wrap = getattr(task, "dataset", None)
@@ -100,14 +101,19 @@ def open_dataset(data: Any, cfg: TrainConfig, train: bool = True):
 
 
 def open_held_out(data: Any, cfg: TrainConfig, log=print):
-    """The held-out items the loop scores (`loop.val_every`), or None (validation off, or no test split: said)."""
+    """The held-out items the loop scores (`loop.val_every`), or None (validation off, or no validation items: said).
+
+    A prepared dataset or folder gives its `val` part: drawings of the train split (store.VAL_FRACTION of it, by a
+    hash of the id) that a validating run never trains on, so choosing the best checkpoint never reads the test
+    split the evaluation scores. Synthetic data gives drawings of another seed.
+    """
     if cfg.loop.val_every <= 0:
         return None
     if not isinstance(data, (str, Path)):
-        log("held-out scoring is off: the training data is an in-memory dataset with no test split")
+        log("held-out scoring is off: the training data is an in-memory dataset with no validation split")
         return None
     try:
-        return open_dataset(data, cfg, train=False)
+        return open_dataset(data, cfg, train=False, split=None if data == "synthetic" else "val")
     except InkwashError as exc:
         log(f"held-out scoring is off: {exc}")
         return None
@@ -171,11 +177,16 @@ def train(cfg: TrainConfig, data: Any, out: str | Path, resume: bool = False, pr
     if cfg.data.crop > cfg.data.size:
         raise InkwashError(f"data.crop {cfg.data.crop}: larger than --size {cfg.data.size}; give at most the size")
     cfg = prepare_run(out, cfg, resume, log=log)
-    dataset = open_dataset(data, cfg)
+    held_out = open_held_out(data, cfg, log)
+    # a run that validates never trains on its validation drawings (the train split's `val` part)
+    fit_only = held_out is not None and isinstance(data, (str, Path)) and data != "synthetic"
+    dataset = open_dataset(data, cfg, split="fit" if fit_only else None)
+    if held_out is not None:
+        log(f"held-out: {len(held_out)} validation drawings" + (", not trained on" if fit_only else ""))
     task = trainer(cfg.name).TASK
     return fit(lambda device: task(cfg, device), dataset, cfg.loop, cfg.data.batch_size,
                cfg.data.workers, out, to_dict(cfg), resume=resume, progress=progress, log=log,
-               val_dataset=open_held_out(data, cfg, log))
+               val_dataset=held_out)
 
 
 __all__ = ["make_config", "config_from_dict", "open_dataset", "open_held_out", "prepare_run", "train", "trainer"]
