@@ -115,3 +115,17 @@ def test_transparent_paper_is_white_and_dark_paper_is_inverted():
     assert chalk[2, 2] == 255 and chalk[8, 30] == 0
     blank = np.asarray(normalize_lineart(Image.new("L", (16, 16), 200)))
     assert (blank == 255).all()
+
+
+def test_a_drawing_with_wide_black_fills_keeps_its_white_paper():
+    # mostly black, like a clip art drawn on a black card: the white shapes are the paper, not chalk lines
+    img = Image.new("L", (512, 512), 255)
+    draw = ImageDraw.Draw(img)
+    draw.rounded_rectangle((0, 0, 511, 420), 60, fill=0)
+    draw.ellipse((60, 80, 450, 300), fill=255)  # a banana-sized white area inside the black card
+    out = np.asarray(normalize_lineart(img))
+    assert out[190, 250] == 255 and out[40, 40] == 0 and out[480, 250] == 255  # not inverted
+    chalk = Image.new("L", (512, 512), 20)  # light 4 px lines on a dark page: inverted
+    ImageDraw.Draw(chalk).ellipse((60, 80, 450, 400), outline=235, width=4)
+    out = np.asarray(normalize_lineart(chalk))
+    assert out[10, 10] == 255 and out[240, 62] == 0

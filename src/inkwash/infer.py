@@ -149,7 +149,7 @@ SHADES = ("soft", "cel", "model")
 DEFAULT_UNHINTED = "neighbour"  # what unhinted enclosed regions get from a fill (chosen by measurement, README)
 # bump when a change of the pipeline (region engine, gap rule, flats, lock) changes what a model's output is: cached
 # evaluation outputs made before are then made again (inkwash.evaluate.run.model_fingerprint)
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3  # 3: drawings with wide black fills are no longer inverted as chalk
 DEFAULT_SHADING = 0.0  # shading strength of a fill (chosen by measurement on the outline test split, README)
 
 
