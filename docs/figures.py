@@ -3,7 +3,8 @@
     .venv/bin/python docs/figures.py            # writes docs/paintstorch_examples.png, docs/stenciltorch_passes.png
     .venv/bin/python docs/figures.py paintstorch                       # only the first
 
-paintstorch_examples.png: per example, lineart + hand-drawn hints, the shipped PaintsTorch, LazyBrush, original.
+paintstorch_examples.png: per example, lineart + hand-drawn hints, the default region fill, the shipped PaintsTorch
+locked to the regions and raw, original.
 stenciltorch_passes.png: the README's three-pass workflow on the girl example (the same masks and strokes as the
 README's commands): a full pass from a few strokes, the hair re-coloured blue under a mask, then the dress under
 a second mask with no hints; outside each mask the previous pass is kept pixel for pixel.
@@ -51,15 +52,17 @@ def mask_over(image: Image.Image, mask: Image.Image) -> Image.Image:
 
 
 def paintstorch_examples() -> Path:
-    pt, lb = Colorizer.from_pretrained("paintstorch"), Colorizer.from_pretrained("lazybrush")
+    models = [("inkwash default", "lazybrush"), ("PaintsTorch (locked)", "paintstorch"),
+              ("PaintsTorch raw", "paintstorch:lock=false")]
+    cols = [Colorizer.from_key(key) for _, key in models]
     rows = []
     for folder in sorted(p for p in EXAMPLES.iterdir() if (p / "hints.json").is_file()):
         lines = Image.open(folder / "lineart.png")
         hints = folder / "hints.json"
-        rows.append([_hints_over(lines, load_hints(hints, lines.size)), pt.colorize(lines, hints),
-                     lb.colorize(lines, hints), Image.open(folder / "illustration.png").convert("RGB")])
+        rows.append([_hints_over(lines, load_hints(hints, lines.size))] + [c.colorize(lines, hints) for c in cols]
+                    + [Image.open(folder / "illustration.png").convert("RGB")])
     out = ROOT / "docs" / "paintstorch_examples.png"
-    _contact_sheet(rows, ["lineart + hints", "PaintsTorch (shipped)", "LazyBrush", "original"], 200).save(out)
+    _contact_sheet(rows, ["lineart + hints"] + [label for label, _ in models] + ["original"], 200).save(out)
     return out
 
 
