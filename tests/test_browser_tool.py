@@ -473,6 +473,42 @@ def test_a_big_drawing_previews_live_and_colours_in_full_on_demand(page, server,
     assert not page.errors, page.errors
 
 
+def test_a_reference_colours_the_regions_without_strokes(page, server, tmp_path):
+    n, cells = 240, [(200, 60, 50), (60, 120, 220), (250, 210, 60), (90, 180, 90)]
+    lines = np.full((n, n), 255, np.uint8)
+    for p in (20, 120, 219):  # a 2 x 2 grid of 100 px cells
+        lines[20:220, p - 1:p + 2] = 0
+        lines[p - 1:p + 2, 20:220] = 0
+    coloured = np.full((n, n, 3), 255, np.uint8)
+    centres = [(70, 70), (170, 70), (70, 170), (170, 170)]  # (x, y) of each cell
+    for (x, y), c in zip(centres, cells):
+        coloured[y - 50:y + 50, x - 50:x + 50] = c
+    coloured[lines == 0] = 0
+    open_lineart(page, server, save_png(lines, tmp_path / "page2.png"), regions=False)
+    wait_settled(page)
+    count = page.evaluate(RESULT_COUNT)
+    page.set_input_files("#reference-file", str(save_png(coloured, tmp_path / "page1.png")))
+    page.wait_for_selector("body[data-reference='ready']", timeout=60_000)  # read by the server, async
+    swatches = page.eval_on_selector_all("#reference-palette button", "(bs) => bs.map((b) => b.dataset.color)")
+    assert {rgb(c) for c in swatches} == set(cells) | {(255, 255, 255)}, swatches
+    page.wait_for_function(f"{RESULT_COUNT} > {count}", timeout=60_000)
+    wait_settled(page)
+    assert "reference: 4 of 4 regions matched" in page.inner_text("#status")
+    page.click("[data-view=flat]")
+    flat = canvas_pixels(page, "#result-canvas")
+    assert [tuple(flat[y, x, :3]) for x, y in centres] == cells  # no stroke: the reference's colours
+    page.locator("#reference-palette button").nth(1).click()  # a swatch picks the brush colour
+    assert page.input_value("#color") == swatches[1]
+    count = page.evaluate(RESULT_COUNT)
+    page.click("#reference-clear")
+    page.wait_for_function(f"{RESULT_COUNT} > {count}", timeout=60_000)
+    wait_settled(page)
+    assert "reference" not in page.inner_text("#status")
+    assert tuple(canvas_pixels(page, "#result-canvas")[70, 70, :3]) != cells[0]  # colours gone with it
+    assert page.locator("#reference-palette button").count() == 0
+    assert not page.errors, page.errors
+
+
 def test_the_onnx_page_served_asks_for_no_model_file(page, server):
     asked = []
     page.on("request", lambda r: asked.append(r.url))

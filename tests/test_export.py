@@ -108,3 +108,15 @@ def test_export_refuses_what_it_cannot_do(exported, tmp_path, run):
     code, err = run(["export", "-o", str(exported / "tiny.onnx")])
     assert code == 2 and "already exists" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_the_page_files_hold_every_module_the_page_imports():
+    import re
+
+    from inkwash.app import STATIC_DIR
+    from inkwash.export import PAGE_FILES
+
+    imported = {m for f in PAGE_FILES if f.endswith(".js")
+                for m in re.findall(r"""from\s+["']\./([\w.-]+\.js)["']|import\(["']\./([\w.-]+\.js)["']\)""",
+                                    (STATIC_DIR / f).read_text()) for m in m if m}
+    assert imported and imported <= set(PAGE_FILES), imported - set(PAGE_FILES)

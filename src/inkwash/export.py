@@ -40,7 +40,7 @@ from inkwash.models.onnx import HINT_SCALE, MULTIPLE, OnnxModel, ort, sidecar_pa
 OPSET = 18  # the torch.export-based exporter's native opset; onnxruntime(-web) 1.18+ run it
 DEFAULT_CHECKS = ((256, 256), (320, 192))  # (H, W): square and portrait, both multiples of 16
 PAGE_FILES = ("app.js", "onnx-engine.js", "style.css", "paint.js", "view.js", "regions.js", "palette.js",
-              "palette-ui.js", "store.js", "prefs.js", "jobs.js", "hints-doc.js", "engine-server.js")
+              "palette-ui.js", "store.js", "prefs.js", "jobs.js", "hints-doc.js", "engine-server.js", "reference-ui.js")
 VENDOR_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm", "LICENSE")
 
 

@@ -215,11 +215,12 @@ PREVIEW_RESAMPLE = {"lineart": Image.Resampling.LANCZOS, "hints": Image.Resampli
 
 # ----------------------------------------------------------------------------------------------- inputs
 def prepare_request(uploads: dict[str, bytes | IO[bytes]], hints_json: str | None, config: ServerConfig,
-                    preview: int | None = None):
+                    preview: int | None = None, reference: Any = None):
     """Decode the uploads, parse and draw the stroke document, check everything (inkwash.infer.prepare) -> Inputs.
 
     preview: colour a copy of at most this many pixels (every image scaled alike; strokes drawn at that size), for
-    live updates of a big drawing; the layers then come back at the copy's size.
+    live updates of a big drawing; the layers then come back at the copy's size. reference: an already read
+    inkwash.reference.Reference (app/references.py), at its own size: matching aligns it to any size.
 
     Any failure here is the input's: InkwashError and ApiError pass through; anything else a lower layer raises
     on hostile input (overflow, recursion, a library's own error) becomes a 400 rather than a 500.
@@ -238,7 +239,7 @@ def prepare_request(uploads: dict[str, bytes | IO[bytes]], hints_json: str | Non
             doc = parse_json(hints_json, "hints_json", config.max_json_bytes, config.max_json_depth)
             check_strokes(doc, size, config)
             hints = hints_from_json(doc, size, where="hints_json")
-        return prepare(images["lineart"], hints, images.get("mask"), images.get("base"))
+        return prepare(images["lineart"], hints, images.get("mask"), images.get("base"), reference=reference)
     except (ApiError, InkwashError):
         raise
     except MemoryError:

@@ -10,6 +10,8 @@ Routes
                            OpenRaster file (output=ora: lines, shading, flat, composite as layers)
     POST /api/regions      multipart lineart (+ gap) -> the drawing's regions as a PNG (app/regions.py), for the
                            page's fill bucket and its instant flats
+    POST /api/reference    multipart reference (a coloured drawing) (+ reference_lineart, gap) -> JSON: its palette
+                           (distinct flat colours and their area share), for the page's reference panel
 
 /api/colorize fields: lineart (file, required); hints (RGBA PNG, alpha = strokes) or hints_json (the JSON
 stroke document of `inkwash.hints`); mask (white = colour here); base (kept outside the mask); model (a key
@@ -17,7 +19,10 @@ from /api/info, never a path); seed, steps, strength (sampling options, accepted
 in their spec, `ModelSpec.sampling`); the pipeline's settings (`inkwash.infer.Settings`): gap (px, absent =
 automatic), unhinted (paper|neighbour|model), lock (true|false), shade (soft|cel|model), shading (strength in
 [0,1]), light (degrees); preview (colour a copy of at most this many pixels: live updates of a big drawing);
-output. Every error is {"error": {"code": ..., "message": ...}}.
+reference (a coloured drawing whose matching regions give their colours; hints win) and reference_lineart (its
+lineart; extracted from its colours when absent), read once per content (app/references.py), the match summed
+up in X-Inkwash-Reference ("matched=N;unmatched=M", enclosed regions) and, for output=layers, in the JSON's
+"reference"; output. Every error is {"error": {"code": ..., "message": ...}}.
 
 A request's way through: body read (size and time bounded) -> form checked on the event loop -> image headers
 sniffed and the request's memory estimated -> admitted within the memory budget or 503 busy with Retry-After ->
@@ -57,6 +62,8 @@ from inkwash import __version__
 from inkwash.app.config import LOOPBACK_HOSTS, ServerConfig, cpu_cores
 from inkwash.app.errors import ApiError, error_response
 from inkwash.app.inputs import IMAGE_TYPES, decode_image, prepare_request, sniff_image
+from inkwash.app.references import (REFERENCE_FIELDS, ReferenceCache, match_summary, reference_palette,
+                                    summary_header)
 from inkwash.app.regions import find_regions, labels_png, read_lines, region_headers
 from inkwash.app.workers import MODEL_ORDER, ModelSlot, ModelWorker
 from inkwash.errors import InkwashError
@@ -70,7 +77,7 @@ WANTED = {"composite": ("composite",), "flat": ("flat",), "layers": ("composite"
 IMAGE_FIELDS = ("lineart", "hints", "mask", "base")
 SETTINGS_FIELDS = ("gap", "unhinted", "lock", "shade", "shading", "light")  # inkwash.infer.Settings
 FIELDS = {"lineart", "hints", "hints_json", "mask", "base", "model", "seed", "steps", "strength", "output",
-          "preview", *SETTINGS_FIELDS}
+          "preview", *REFERENCE_FIELDS, *SETTINGS_FIELDS}
 MIN_PREVIEW = 64 * 64  # px: a smaller preview shows nothing of a drawing
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self' blob: data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
@@ -189,6 +196,7 @@ class ColorizeForm:
     output: str
     settings: dict[str, Any] = field(default_factory=dict)  # the Settings fields the client gave
     preview: int | None = None  # colour a copy of at most this many pixels
+    references: dict[str, IO[bytes]] = field(default_factory=dict)  # reference (+ reference_lineart), undecoded
 
 
 def _text(form: Any, name: str) -> str | None:
@@ -258,7 +266,7 @@ async def read_form(request: Request, config: ServerConfig) -> Any:
         raise ApiError(415, "unsupported_media_type",
                        "send multipart/form-data with a 'lineart' file (and optional hints, mask, base)")
     try:
-        return await request.form(max_files=4, max_fields=16, max_part_size=config.max_json_bytes + 1024)
+        return await request.form(max_files=6, max_fields=16, max_part_size=config.max_json_bytes + 1024)
     except _BodyCut:
         raise
     except Exception as exc:  # malformed multipart: the parser's message is the useful part
@@ -290,7 +298,27 @@ def check_form(form: Any, config: ServerConfig) -> ColorizeForm:
     return ColorizeForm(uploads, hints_json, _text(form, "model") or config.default_model,
                         _number(form, "seed", int, 0, 2**32 - 1),
                         {k: v for k, v in sampling.items() if v is not None}, output, pipeline_settings(form),
-                        _number(form, "preview", int, MIN_PREVIEW, config.max_pixels))
+                        _number(form, "preview", int, MIN_PREVIEW, config.max_pixels), reference_uploads(form))
+
+
+def reference_uploads(form: Any) -> dict[str, IO[bytes]]:
+    """The reference fields of a form: {} or {"reference": file[, "reference_lineart": file]}."""
+    uploads = {name: _upload(form[name], name) for name in REFERENCE_FIELDS if form.get(name) is not None}
+    if uploads and "reference" not in uploads:
+        raise ApiError(400, "bad_field", "reference_lineart is the lineart of a reference; send the coloured "
+                                         "reference too")
+    return uploads
+
+
+def check_reference_form(form: Any) -> tuple[dict[str, IO[bytes]], float | None]:
+    """/api/reference: (the reference uploads, gap in px or None = automatic)."""
+    unknown = sorted(set(form.keys()) - {*REFERENCE_FIELDS, "gap"})
+    if unknown:
+        raise ApiError(400, "unknown_field", f"unknown field(s) {', '.join(k[:40] for k in unknown[:8])}; known: "
+                                             f"gap, {', '.join(REFERENCE_FIELDS)}")
+    if form.get("reference") is None:
+        raise ApiError(400, "missing_reference", "a 'reference' image file (a coloured drawing) is required")
+    return reference_uploads(form), _number(form, "gap", float, 0.0, 1000.0)
 
 
 def check_regions_form(form: Any) -> tuple[IO[bytes], float | None]:
@@ -305,6 +333,18 @@ def check_regions_form(form: Any) -> tuple[IO[bytes], float | None]:
 
 
 # ------------------------------------------------------------------------------------------- the answer
+def colorize_job(colorizer: Any, inputs: Any, req: ColorizeForm, settings: Any
+                 ) -> tuple[dict[str, Image.Image], dict[str, int] | None]:
+    """One colorize on a model worker -> (the wanted layers as images, the reference match's summary or None)."""
+    from inkwash.infer import regions_of, to_images
+
+    wanted = WANTED[req.output]
+    out = colorizer.layers(inputs, req.seed, settings, wanted, **req.sampling)
+    match = out.pop("reference", None)
+    summary = None if match is None else match_summary(match, regions_of(inputs, settings))
+    return to_images(out, inputs, wanted), summary
+
+
 def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG", compress_level=1)  # speed over size: this is on every stroke's path
@@ -316,9 +356,10 @@ def sniff_uploads(uploads: dict[str, IO[bytes]], max_pixels: int) -> dict[str, t
     return {name: sniff_image(f, name, max_pixels) for name, f in uploads.items()}
 
 
-def encode_answer(layers: dict[str, Image.Image], output: str, key: str, seconds: float) -> tuple[bytes, str]:
+def encode_answer(layers: dict[str, Image.Image], output: str, key: str, seconds: float,
+                  reference: dict[str, int] | None = None) -> tuple[bytes, str]:
     """The layers as the client asked -> (body, media type): one PNG, an OpenRaster file, or JSON with the
-    composite, flat and (when there is one) shading layers as base64 PNGs."""
+    composite, flat and (when there is one) shading layers as base64 PNGs (and the reference's match summary)."""
     if output == "ora":
         from inkwash.ora import MIMETYPE, ora_bytes
 
@@ -332,6 +373,8 @@ def encode_answer(layers: dict[str, Image.Image], output: str, key: str, seconds
     w, h = layers["composite"].size
     body = {"model": key, "width": w, "height": h, "seconds": round(seconds, 3),
             **{k: data_url(layers[k]) for k in ("composite", "flat", "shading") if k in layers}}
+    if reference is not None:
+        body["reference"] = reference
     return json.dumps(body).encode(), "application/json"
 
 
@@ -340,6 +383,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     """The ASGI app: the page, /api/info and /api/colorize over a pool of model workers."""
     config = config or ServerConfig()
     worker = ModelWorker(config)
+    references = ReferenceCache()
 
     async def lifespan(app: FastAPI):  # start loading models as soon as the server is up
         task = asyncio.ensure_future(worker.load_all())
@@ -351,6 +395,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.worker = worker
     app.state.config = config
+    app.state.references = references
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -396,21 +441,29 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
             if unsupported:  # sampling options plug in for models that declare them (StablePaint)
                 raise InkwashError(f"model {slot.key!r} takes no {', '.join(sorted(unsupported))}; leave it out")
             settings = replace(slot.colorizer.settings, **req.settings).check(slot.colorizer.learned)
-            sizes = await worker.in_thread(sniff_uploads, req.uploads, config.max_pixels)
+            sizes = await worker.in_thread(sniff_uploads, {**req.uploads, **req.references}, config.max_pixels)
             w, h = sizes["lineart"]
-            others = sum(a * b for name, (a, b) in sizes.items() if name != "lineart")
-            need = worker.estimate(w * h, others, 16 * len(req.hints_json or ""))  # parsed JSON: ~16x its text
+            # a reference's lines, regions and medians cost about what the lineart's do, per pixel
+            w_ref, h_ref = sizes.get("reference", (0, 0))
+            others = sum(a * b for name, (a, b) in sizes.items() if name not in ("lineart", "reference"))
+            need = worker.estimate(w * h + w_ref * h_ref, others, 16 * len(req.hints_json or ""))  # JSON: ~16x text
             async with worker.admit(need):
-                inputs = await worker.in_thread(prepare_request, req.uploads, req.hints_json, config, req.preview)
+                ref = None
+                if req.references:
+                    ref = await worker.in_thread(references.get, req.references, config, settings.gap)
+                inputs = await worker.in_thread(prepare_request, req.uploads, req.hints_json, config, req.preview,
+                                                ref)
                 t0 = time.perf_counter()
-                layers, waited = await worker.run(request, lambda: slot.call(
-                    lambda col: col.colorize_inputs(inputs, req.seed, settings, WANTED[req.output], **req.sampling)))
+                (layers, summary), waited = await worker.run(request, lambda: slot.call(
+                    lambda col: colorize_job(col, inputs, req, settings)))
                 seconds = time.perf_counter() - t0 - waited
-                body, media = await worker.in_thread(encode_answer, layers, req.output, slot.key, seconds)
+                body, media = await worker.in_thread(encode_answer, layers, req.output, slot.key, seconds, summary)
         finally:
             await form.close()
         headers = {"X-Inkwash-Model": slot.key, "X-Inkwash-Seconds": f"{seconds:.3f}",
                    "X-Inkwash-Queue-Seconds": f"{waited:.3f}", "X-Inkwash-Size": "%dx%d" % inputs.size}
+        if summary is not None:
+            headers["X-Inkwash-Reference"] = summary_header(summary)
         if req.output == "ora":
             headers["Content-Disposition"] = 'attachment; filename="coloured.ora"'
         return Response(body, media_type=media, headers=headers)
@@ -428,6 +481,21 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         finally:
             await form.close()
         return Response(body, media_type="image/png", headers=region_headers(found))
+
+    @app.post("/api/reference")
+    async def reference(request: Request) -> JSONResponse:
+        form = await read_form(request, config)
+        try:
+            uploads, gap = check_reference_form(form)
+            sizes = await worker.in_thread(sniff_uploads, uploads, config.max_pixels)
+            w, h = sizes["reference"]
+            lw, lh = sizes.get("reference_lineart", (0, 0))
+            async with worker.admit(worker.estimate(w * h, lw * lh)):
+                ref, _ = await worker.run(request, lambda: references.get(uploads, config, gap))
+        finally:
+            await form.close()
+        return JSONResponse({"width": w, "height": h, "regions": ref.regions.n, "gap": ref.regions.gap,
+                             "palette": reference_palette(ref)})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # added last = outermost: host and origin checks (and headers on every answer), then the size and time limits

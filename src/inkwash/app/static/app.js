@@ -12,6 +12,7 @@ import { loadPrefs as readPrefs, savePrefs as keepPrefs } from "./prefs.js";
 import { View, attachGestures } from "./view.js";
 import { RegionMap } from "./regions.js";
 import { PaletteUI } from "./palette-ui.js";
+import { ReferenceUI, matchWords } from "./reference-ui.js";
 import { dropSession, loadSession, saveSession } from "./store.js";
 
 const DEBOUNCE_MS = 300; // a pause this long after a stroke asks for a new result
@@ -57,6 +58,7 @@ const ui = {
 let layers = {};
 let view = null;
 let palettes = null; // PaletteUI (palette-ui.js)
+let reference = null; // ReferenceUI (reference-ui.js): the coloured page the regions take colours from
 
 function setStatus(text, state = "idle") {
   const s = $("#status");
@@ -479,7 +481,7 @@ function maskCanvas() {
 
 function inputs() {
   return { lineart: ui.lineart, lineartBlob: ui.lineartBlob, hints: layers.hints.canvas, mask: maskCanvas(),
-           base: ui.base && ui.base.canvas, baseBlob: ui.base && ui.base.blob };
+           base: ui.base && ui.base.canvas, baseBlob: ui.base && ui.base.blob, referenceBlob: reference.blob };
 }
 
 /** Colour the drawing as it is now -> the result, or null when superseded, cancelled or failed. A big drawing
@@ -505,7 +507,8 @@ async function colorize(full = false) {
     result.dataset.gen = String(gen); // the edit it shows: current when equal to body[data-gen]
     jobs.end(job);
     const size = out.full ? "" : ` · preview at ${w}×${h}: Colour now for full size`;
-    setStatus(`${out.model}: ${total.toFixed(2)} s (model ${Number(out.seconds).toFixed(2)} s)${size}`, "done");
+    setStatus(`${out.model}: ${total.toFixed(2)} s (model ${Number(out.seconds).toFixed(2)} s)` +
+              `${matchWords(out.reference)}${size}`, "done");
     return out;
   } catch (err) {
     if (err.name === "AbortError" || seq !== ui.seq) return null;
@@ -712,6 +715,7 @@ function showOptions() {
   $("#pipeline").hidden = !features.settings;
   $("[data-tool=fill]").hidden = !features.regions;
   $("#save-ora").hidden = !features.ora;
+  reference.showAvailable();
   const learned = Boolean(model && model.learned);
   $("#lock-field").hidden = !learned;
   for (const sel of ["#unhinted", "#shade"]) {
@@ -832,6 +836,11 @@ function wire() {
     },
   });
   palettes.wire();
+  reference = new ReferenceUI({
+    engine: () => ui.engine, gap: () => settingsParams().gap, swatch: (hex) => palettes.swatch(hex),
+    status: setStatus, changed: () => { if (ui.width) edited(0, false); },
+  });
+  reference.wire();
 
   const settingChanged = () => { showSettings(); savePrefs(); if (ui.width) edited(0, false); };
   $("#gap-auto").addEventListener("change", () => { settingChanged(); loadRegions(); });

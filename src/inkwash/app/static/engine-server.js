@@ -1,5 +1,6 @@
 // The inkwash server as the page's engine: GET api/info, POST api/colorize (multipart) -> layers or an .ora file,
-// POST api/regions -> the drawing's regions. A busy server (503 with Retry-After) is asked again when it says.
+// POST api/regions -> the drawing's regions, POST api/reference -> a coloured reference's palette. A busy server
+// (503 with Retry-After) is asked again when it says.
 
 import { canvasBlob } from "./paint.js";
 
@@ -51,6 +52,8 @@ async function colorizeForm(inputs, params, output) {
   form.append("hints", await canvasBlob(inputs.hints), "hints.png");
   if (inputs.mask) form.append("mask", await canvasBlob(inputs.mask), "mask.png");
   if (inputs.mask && inputs.baseBlob) form.append("base", inputs.baseBlob, "base.png");
+  const ref = inputs.referenceBlob;
+  if (ref) form.append("reference", ref, ref.name || "reference.png");
   form.append("model", params.model);
   for (const k of ["seed", "steps", "strength", "preview", ...SETTINGS]) {
     if (params[k] !== undefined && params[k] !== null) form.append(k, String(params[k]));
@@ -62,19 +65,21 @@ async function colorizeForm(inputs, params, output) {
 export function createServerEngine({ onStatus }) {
   return {
     name: "server",
-    features: { regions: true, ora: true, settings: true, preview: true },
+    features: { regions: true, ora: true, settings: true, preview: true, reference: true },
     async info() {
       const r = await fetch("api/info");
       if (!r.ok) throw await errorOf(r);
       return r.json();
     },
-    /** -> {composite, flat, shading?} as ImageBitmaps, with width, height, seconds, model. */
+    /** -> {composite, flat, shading?} as ImageBitmaps, with width, height, seconds, model (and reference:
+     *  {matched, unmatched} when coloured from one). */
     async colorize(inputs, params, signal) {
       const r = await post("api/colorize", await colorizeForm(inputs, params, "layers"), signal, onStatus);
       const body = await r.json();
       const names = ["composite", "flat", "shading"].filter((k) => body[k]);
       const bitmaps = await Promise.all(names.map((k) => createImageBitmap(b64ToBlob(body[k]))));
-      const out = { width: body.width, height: body.height, seconds: body.seconds, model: body.model };
+      const out = { width: body.width, height: body.height, seconds: body.seconds, model: body.model,
+                    reference: body.reference };
       names.forEach((k, i) => { out[k] = bitmaps[i]; });
       return out;
     },
@@ -92,6 +97,15 @@ export function createServerEngine({ onStatus }) {
       const r = await post("api/regions", form, signal, onStatus);
       const n = Number(r.headers.get("X-Inkwash-Regions")), used = Number(r.headers.get("X-Inkwash-Gap"));
       return { blob: await r.blob(), n, gap: used };
+    },
+    /** A coloured reference (Blob) read by the server (and kept there) -> {width, height, regions, gap, palette:
+     *  [{colour, share, regions}]}. */
+    async reference(blob, gap, signal) {
+      const form = new FormData();
+      form.append("reference", blob, blob.name || "reference.png");
+      if (gap !== undefined && gap !== null) form.append("gap", String(gap));
+      const r = await post("api/reference", form, signal, onStatus);
+      return r.json();
     },
   };
 }
