@@ -18,6 +18,8 @@ import logging
 import math
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 import numpy as np
@@ -36,6 +38,24 @@ _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+@contextmanager
+def input_errors(what: str, advice: str, detail: bool = True) -> Iterator[None]:
+    """Any failure inside is the input's: InkwashError and ApiError pass through, MemoryError is a 413, anything
+    else a lower layer raises on hostile input (overflow, recursion, a library's own error) a 400, never a 500.
+    what: "the inputs", "the reference"; advice: what to send instead; detail: quote the error's first line."""
+    try:
+        yield
+    except (ApiError, InkwashError):
+        raise
+    except MemoryError:
+        raise ApiError(413, "too_large", f"{what} need more memory than this server has; send smaller "
+                                         "images") from None
+    except Exception as exc:  # noqa: BLE001 - user input must never reach the client as a 500
+        log.warning("%s refused: %s: %s", what, type(exc).__name__, exc, exc_info=True)
+        first = (str(exc).splitlines() or [""])[0][:160]
+        why = f"{type(exc).__name__}: {first}" if detail else type(exc).__name__
+        raise ApiError(400, "bad_input", f"{what} could not be read or drawn ({why}); {advice}") from None
+
 def _source(data: bytes | IO[bytes]) -> IO[bytes]:
     if isinstance(data, (bytes, bytearray)):
         return io.BytesIO(data)
@@ -228,7 +248,7 @@ def prepare_request(uploads: dict[str, bytes | IO[bytes]], hints_json: str | Non
     from inkwash.hints import hints_from_json
     from inkwash.infer import prepare
 
-    try:
+    with input_errors("the inputs", "check the hints and images"):
         images = {name: decode_image(data, name, config.max_pixels) for name, data in uploads.items()}
         full = images["lineart"].size
         size = preview_size(full, preview)
@@ -240,16 +260,6 @@ def prepare_request(uploads: dict[str, bytes | IO[bytes]], hints_json: str | Non
             check_strokes(doc, size, config)
             hints = hints_from_json(doc, size, where="hints_json")
         return prepare(images["lineart"], hints, images.get("mask"), images.get("base"), reference=reference)
-    except (ApiError, InkwashError):
-        raise
-    except MemoryError:
-        raise ApiError(413, "too_large", "the inputs need more memory than this server has; send smaller "
-                                         "images") from None
-    except Exception as exc:  # noqa: BLE001 - user input must never reach the client as a 500
-        log.warning("inputs refused: %s: %s", type(exc).__name__, exc, exc_info=True)
-        detail = (str(exc).splitlines() or [""])[0][:160]
-        raise ApiError(400, "bad_input", f"the inputs could not be read or drawn ({type(exc).__name__}: "
-                                         f"{detail}); check the hints and images") from None
 
 
 __all__ = ["IMAGE_TYPES", "sniff_image", "decode_image", "json_depth", "parse_json", "check_strokes",

@@ -11,7 +11,6 @@ comes with it), regions and region colours are computed once per uploaded conten
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from collections import OrderedDict
 from typing import IO
@@ -19,11 +18,8 @@ from typing import IO
 import numpy as np
 
 from inkwash.app.config import ServerConfig
-from inkwash.app.errors import ApiError
-from inkwash.app.inputs import decode_image
-from inkwash.errors import InkwashError
+from inkwash.app.inputs import decode_image, input_errors
 
-log = logging.getLogger("inkwash.app")
 
 REFERENCE_FIELDS = ("reference", "reference_lineart")
 MAX_ENTRIES = 4  # a page's reference, another tab's, and a little slack
@@ -57,20 +53,11 @@ def read_reference(uploads: dict[str, IO[bytes]], config: ServerConfig, gap: flo
     """
     from inkwash.reference import reference_from_images
 
-    try:
+    with input_errors("the reference", "send a coloured PNG, JPEG or WebP of the drawing", detail=False):
         coloured = decode_image(uploads["reference"], "reference", config.max_pixels)
         lineart = uploads.get("reference_lineart")
         lines = None if lineart is None else decode_image(lineart, "reference_lineart", config.max_pixels)
         return reference_from_images(coloured, lines, gap)
-    except (ApiError, InkwashError):
-        raise
-    except MemoryError:
-        raise ApiError(413, "too_large", "the reference needs more memory than this server has; send a smaller "
-                                         "image") from None
-    except Exception as exc:  # noqa: BLE001 - user input must never reach the client as a 500
-        log.warning("reference refused: %s: %s", type(exc).__name__, exc, exc_info=True)
-        raise ApiError(400, "bad_input", f"the reference could not be read ({type(exc).__name__}); send a "
-                                         "coloured PNG, JPEG or WebP of the drawing") from None
 
 
 # ------------------------------------------------------------------------------------------- main thing
