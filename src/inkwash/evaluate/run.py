@@ -279,6 +279,11 @@ class Evaluation:
         self.device = resolve_device(cfg.device)
         self._fid = self._lpips = None
         self.fingerprints = {s: model_fingerprint(m) for s, m in self.models.items() if s in self.colorizers}
+        from inkwash.infer import PIPELINE_VERSION
+
+        # the gap-closed oracle's regions are the region engine's: they change with it
+        self.fingerprints.update({s: {"oracle": s, "pipeline": {"version": PIPELINE_VERSION}}
+                                  for s in self.models if s in ORACLES})
 
     # ------------------------------------------------------------------------------------------ paths
     def _input(self, k: int, kind: str) -> Path:
