@@ -12,7 +12,9 @@ from inkwash.errors import InkwashError
 
 from inkwash.models.registry import DEFAULT as DEFAULT_MODEL  # noqa: E402  (the region fill, see registry.DEFAULT)
 
-COMPARE = "paintstorch"  # shown beside the result: the shipped learned model (lazybrush beside any other model)
+# shown beside the default: the raw PaintsTorch network, inkwash's default before the region fill (and the region
+# fill beside any other model)
+COMPARE = "paintstorch:lock=false"
 
 
 class _Illustrations:
@@ -65,12 +67,12 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results (created; its demo files are replaced).")] = Path("demo-out"),
     examples: Annotated[Path | None, typer.Option(help="Folder of examples: one sub-folder each with lineart.png, hints.json, illustration.png (default: the examples shipped with inkwash).", show_default=False)] = None,
     model: Annotated[str, typer.Option(help="Model name or weights path for the colorization.")] = DEFAULT_MODEL,
-    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help=f"Also colour with a second model for comparison: {COMPARE}, or lazybrush when --model is another (EXAMPLE_NAME.png).")] = True,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also colour with a second model for comparison: the raw PaintsTorch network (the default before the region fill), or the region fill when --model is another (EXAMPLE_NAME.png).")] = True,
 ) -> None:
     """inkwash demo --out demo-out
 
     Colours every example's lineart with its hand-drawn hints (EXAMPLE.png, EXAMPLE_flat.png, and the comparison
-    model's EXAMPLE_paintstorch.png), writes a contact sheet (demo.png: lineart / hints / result / comparison /
+    model's EXAMPLE_paintstorch.png: the raw network, the default before), writes a contact sheet (demo.png: lineart / hints / result / comparison /
     original) and a grid of the training inputs the data pipeline makes from the examples' illustrations
     (pipeline.png).
     """
@@ -93,9 +95,11 @@ def demo(
     if not folders:
         raise InkwashError(f"{examples}: no sub-folder with a lineart.png")
     out.mkdir(parents=True, exist_ok=True)
-    colorizer = Colorizer.from_pretrained(model)
+    colorizer = Colorizer.from_key(model)
     other_name = COMPARE if model == DEFAULT_MODEL else DEFAULT_MODEL
-    base_colorizer = Colorizer.from_pretrained(other_name) if baseline and model != other_name else None
+    base_colorizer = Colorizer.from_key(other_name) if baseline and model != other_name else None
+    other_label = "paintstorch --no-lock (before)" if other_name == COMPARE else other_name
+    other_file = other_name.split(":")[0]
     rows = []
     with Progress() as progress:
         task = progress.add_task(f"colouring with {colorizer.name}", total=len(folders))
@@ -109,7 +113,7 @@ def demo(
                    else lineart.convert("RGB"), layers["composite"]]
             if base_colorizer is not None:
                 other = base_colorizer.colorize(d / "lineart.png", hints if hints.is_file() else None)
-                save_image(other, out / f"{d.name}_{other_name}.png", overwrite=True)
+                save_image(other, out / f"{d.name}_{other_file}.png", overwrite=True)
                 row.append(other)
             if (d / "illustration.png").is_file():
                 from inkwash.io import load_rgb
@@ -117,7 +121,7 @@ def demo(
                 row.append(load_rgb(d / "illustration.png"))
             rows.append(row)
             progress.advance(task)
-    labels = ["lineart", "hints", f"result ({colorizer.name})"] + ([other_name] if base_colorizer else []) + ["original"]
+    labels = ["lineart", "hints", f"result ({colorizer.name})"] + ([other_label] if base_colorizer else []) + ["original"]
     labels = labels[: min(len(r) for r in rows)]
     save_image(_contact_sheet([r[: len(labels)] for r in rows], labels), out / "demo.png", overwrite=True)
 
