@@ -297,6 +297,9 @@ def test_segment_accuracy_has_its_known_values():
     assert perfect["segment_acc"] == 1.0 and perfect["pixel_acc"] == 1.0 and perfect["segments"] >= 5
     blank = score_frame(np.ones_like(flats, np.float32), flats, lines, cfg)
     assert blank["segment_acc"] == 0.0  # the page is not counted, so white is right nowhere
+    assert perfect["paper_flood"] == 0.0 and blank["paper_flood"] == 0.0
+    painted = score_frame(np.full_like(flats, 0.5, np.float32), flats, lines, cfg)
+    assert painted["paper_flood"] > 0.9  # a match that paints the page around the drawing is seen
     one = flats.copy()
     lab = cv2.connectedComponents((np.all(flats == PALETTE[0], axis=2) & (lines > 0.5)).astype(np.uint8), 4)[1]
     one[lab == np.argmax(np.bincount(lab.ravel())[1:]) + 1] = (0, 0, 0)

@@ -19,6 +19,8 @@ Metrics, as BasicPBC (Dai et al., CVPR 2024) and DACoN report them, on the warpe
   the oracle row shows that ceiling.
 - pixel accuracy: the share of counted paper pixels whose output colour is within `delta_e` of the truth.
 The page (segments touching the image border in near-white) is never counted: leaving paper white is no match.
+- paper flood: the share of the truth's white paper away from the lines that the output colours (evaluate.metrics:
+  more than 10 CIEDE2000 from white), so a match that paints the page around a drawing is seen.
 An oracle row colours each region of the new frame with the median of the reference warped by the true map: the
 best a region fill can do with perfect matching.
 Deformations are generated from the seed by code (nothing shipped but this file), so anyone can rebuild them.
@@ -189,6 +191,10 @@ def score_frame(output: np.ndarray, flats: np.ndarray, lines: np.ndarray, cfg: R
     pairs, count = np.unique(pair, return_counts=True)
     ok = delta_e(_unpack(pairs >> 24), _unpack(pairs & ((1 << 24) - 1))) <= cfg.delta_e
     row["pixel_acc"] = float(count[ok].sum() / count.sum()) if count.size else float("nan")
+    # the page: segments are never counted there, so a match that paints the paper around the drawing shows here
+    from inkwash.evaluate.metrics import paper_flood
+
+    row["paper_flood"] = float(paper_flood(np.clip(output, 0, 1), flats.astype(np.float32) / 255.0, lines))
     return row
 
 
@@ -351,6 +357,7 @@ def summarise(rows: list[dict]) -> list[dict]:
                     "segment_acc_pooled": sum(r["correct"] for r in sel) / sum(r["segments"] for r in sel),
                     "flat_segment_acc": float(np.mean([r["flat_segment_acc"] for r in flat])) if flat else math.nan,
                     "pixel_acc": float(np.nanmean([r["pixel_acc"] for r in sel])),
+                    "paper_flood": float(np.nanmean([r.get("paper_flood", math.nan) for r in sel])),
                     "seconds": float(np.median(secs)) if secs else float("nan")})
     return out
 
@@ -358,12 +365,13 @@ def summarise(rows: list[dict]) -> list[dict]:
 def table_markdown(summary: list[dict]) -> str:
     """Segment accuracy = mean over drawings; pooled = over all segments of all drawings."""
     lines = ["| deformation | method | drawings | segments | segment acc. | pooled | flat segment acc. | pixel acc. "
-             "| s / frame |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| paper flood | s / frame |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in summary:
         sec = "–" if math.isnan(s["seconds"]) else f"{s['seconds']:.3f}"
         lines.append(f"| {s['level']} | {s['method']} | {s['drawings']} | {s['segments']} | "
                      f"{100 * s['segment_acc']:.1f} % | {100 * s['segment_acc_pooled']:.1f} % | "
-                     f"{100 * s['flat_segment_acc']:.1f} % | {100 * s['pixel_acc']:.1f} % | {sec} |")
+                     f"{100 * s['flat_segment_acc']:.1f} % | {100 * s['pixel_acc']:.1f} % | "
+                     f"{100 * s['paper_flood']:.1f} % | {sec} |")
     return "\n".join(lines) + "\n"
 
 
@@ -401,7 +409,7 @@ def write_report(out: Path, rows: list[dict], summary: list[dict], cfg: Referenc
     out.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     fields = ["id", "level", "method", "segments", "correct", "segment_acc", "flat_segments", "flat_correct",
-              "flat_segment_acc", "pixel_acc", "seconds", "regions", "unmatched"]
+              "flat_segment_acc", "pixel_acc", "paper_flood", "seconds", "regions", "unmatched"]
     w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
     for r in rows:
