@@ -75,10 +75,32 @@ class Reference:
     def from_colours(cls, lines: np.ndarray, regions: Regions, coloured: np.ndarray, trust: np.ndarray | None = None,
                      weight: float = 1.0, line_margin: float = 1.5) -> "Reference":
         """Region colours = median of coloured (H,W,3) in [0,1] over each region's pixels away from its lines."""
-        colour = region_medians(regions, np.asarray(coloured, np.float32), margin_px(regions, line_margin), 16)
+        coloured = np.asarray(coloured, np.float32)
+        colour = region_medians(regions, coloured, margin_px(regions, line_margin), 16)
+        _page_colours(regions, coloured, colour)
         t = np.ones(regions.n + 1, np.float32) if trust is None else np.array(trust, np.float32)
         t[0] = 0.0
         return cls(regions, colour, t, weight, np.asarray(lines, np.float32))
+
+
+def _page_colours(regions: Regions, coloured: np.ndarray, colour: np.ndarray, min_pixels: int = 8) -> None:
+    """A region on the image border takes the colour its pixels *on the border* have (in place): the page's. An
+    open outline joins a drawing's body to the page around it; the median over the whole region is then the
+    body's colour, and a match would paint the page with it. A painted background, or a body cut by the frame,
+    has that colour on the border too and keeps it."""
+    lab = regions.labels
+    edge = np.concatenate([lab[0], lab[-1], lab[1:-1, 0], lab[1:-1, -1]])
+    rgb = np.concatenate([coloured[0], coloured[-1], coloured[1:-1, 0], coloured[1:-1, -1]])
+    keep = edge > 0
+    edge, rgb = edge[keep], rgb[keep]
+    if not edge.size:
+        return
+    order = np.argsort(edge, kind="stable")
+    edge, rgb = edge[order], rgb[order]
+    ids, start, count = np.unique(edge, return_index=True, return_counts=True)
+    for r, a, c in zip(ids, start, count):
+        if c >= min_pixels:
+            colour[r] = np.median(rgb[a:a + c], axis=0)
 
 
 @dataclass
