@@ -80,12 +80,14 @@ def model_card(config: dict, step: int, data: dict | None, metrics: str, size_mb
     if data:
         split = ", ".join(f"{k} {v}" for k, v in sorted(data["splits"].items()))
         lines += [f"- **Data**: {data['source']}", f"- **Data licence**: {data['licence']}",
-                  f"- **Split sizes**: {split} (only the train split was used; test is held out)",
+                  f"- **Split sizes**: {split} (only the train split was used; test is held out"
+                  + ("; checkpoints were chosen on the train split's validation part, which the run never trained "
+                     "on)" if loop.get("val_every", 0) and chosen else ")"),
                   f"- **Data command**: `{data['command']}`" if data["command"] else ""]
     lines += ["- **Weights licence**: MIT, like the code (trained by the inkwash authors on public-domain data)",
-              "- **Frozen networks**: F1 = " + str(config.get("model", {}).get("f1")) + ", F2 = "
-              + str(config.get("model", {}).get("f2")) + " (offline seeded networks unless stated otherwise; "
-              "see README, 'Pretrained networks')", ""]
+              ("- **Frozen networks**: F1 = " + str(config.get("model", {}).get("f1")) + ", F2 = "
+               + str(config.get("model", {}).get("f2")) + " (offline seeded networks unless stated otherwise; "
+               "see README, 'Pretrained networks')") if name in ("paintstorch", "stenciltorch") else None, ""]
     if metrics:
         lines += ["## Measured", "", metrics.strip(), ""]
     lines += ["## Config", "", "```json", json.dumps(config, indent=1), "```", ""]
