@@ -1,5 +1,6 @@
-"""The shipped RegionColor weights: they load by name, stay small, and through the region lock fill unhinted regions
-cleanly (one colour per region, hints kept, paper left white)."""
+"""The shipped RegionColor and StablePaint weights: they load by name, stay small, and through the region lock fill
+unhinted regions cleanly (one colour per region, hints kept, paper left white); StablePaint's seeds give different
+region colourings, and the CLI writes the variations sheet."""
 
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def region_colours(flat: np.ndarray, lines: Image.Image, hints: np.ndarray) -> t
     return out, regions
 
 
-@pytest.mark.parametrize("name", ["regioncolor"])
+@pytest.mark.parametrize("name", ["regioncolor", "stablepaint"])
 def test_shipped_weights_load_and_are_small(name):
     folder = WEIGHTS_DIR / name
     assert (folder / WEIGHTS).stat().st_size < 12e6 and (folder / "MODEL_CARD.md").is_file()
@@ -65,3 +66,26 @@ def test_regioncolor_fills_unhinted_regions_cleanly():
     hinted = hints[..., 3] > 0.5
     err = np.abs(flat[hinted].astype(float) - hints[hinted, :3] * 255).mean()
     assert err < 20  # hints win (rims of strokes that cross a line count too)
+
+
+def test_stablepaint_seeds_give_different_clean_region_colourings():
+    lines, hints = example()
+    col = Colorizer.from_pretrained("stablepaint", steps=4)
+    flats = [np.asarray(col.colorize_layers(lines, hints, seed=s, settings=LOCKED)["flat"]) for s in (0, 1)]
+    per_seed = [region_colours(f, lines, hints)[0] for f in flats]
+    for colours in per_seed:
+        assert all(one_colour(c) for c in colours.values())  # each clean
+    changed = [r for r in per_seed[0] if np.abs(per_seed[0][r][0].astype(int) - per_seed[1][r][0]).max() > 8]
+    assert len(changed) >= 3  # the seeds colour some unhinted regions differently
+
+
+def test_cli_writes_stablepaint_variations_through_the_lock(tmp_path, cli):
+    lines, hints = example(size=128)
+    lines.save(tmp_path / "l.png")
+    Image.fromarray((hints * 255).astype(np.uint8), "RGBA").save(tmp_path / "h.png")
+    code, _, err = cli(["colorize", str(tmp_path / "l.png"), "--hints", str(tmp_path / "h.png"), "--model",
+                        "stablepaint", "--unhinted", "model", "--variations", "2", "--steps", "2", "-o",
+                        str(tmp_path / "out.png")])
+    assert code == 0, err
+    sheet = Image.open(tmp_path / "out_variations.png")
+    assert (tmp_path / "out_v1.png").is_file() and (tmp_path / "out_v2.png").is_file() and sheet.width >= 256
