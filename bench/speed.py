@@ -36,7 +36,7 @@ from lazybrush import synthetic_case  # noqa: E402  (the LazyBrush bench's carto
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-MODELS = ("lazybrush", "paintstorch", "stenciltorch")
+MODELS = ("lazybrush", "paintstorch", "stenciltorch", "regioncolor", "stablepaint")  # every shipped model
 
 # one colorize in a fresh process: prints {"seconds", "peak_mb"} (ru_maxrss of this process)
 _ONE = r"""
