@@ -149,8 +149,11 @@ SHADES = ("soft", "cel", "model")
 DEFAULT_UNHINTED = "neighbour"  # what unhinted enclosed regions get from a fill (chosen by measurement, README)
 # bump when a change of the pipeline (region engine, gap rule, flats, lock) changes what a model's output is: cached
 # evaluation outputs made before are then made again (inkwash.evaluate.run.model_fingerprint)
-PIPELINE_VERSION = 3  # 3: drawings with wide black fills are no longer inverted as chalk
-DEFAULT_SHADING = 0.0  # shading strength of a fill (chosen by measurement on the outline test split, README)
+PIPELINE_VERSION = 4  # 3: drawings with wide black fills no longer inverted as chalk; 4: learned models flat by default
+# shading strength when none is asked for, for every model: on the outline test split every shading tried (soft or
+# cel from the regions' shapes, and each learned model's own) moved colours away from the truth (README)
+DEFAULT_SHADING = 0.0
+ASKED_SHADING = {"model": 1.0, "soft": 0.3, "cel": 0.3}  # strength when a --shade is asked for without --shading
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,9 @@ class Settings:
     `model` for a learned model, DEFAULT_UNHINTED for a fill); lock: snap a learned model's colour to the regions
     (one colour per region, its variation kept as shading) instead of its raw output; shade: soft | cel (from the
     regions' shapes and `light`, inkwash.regions.shading) or model (a locked learned model's own light and shade;
-    None = model for a learned model, soft otherwise); shading: its strength in [0,1] (None = 1 for a model's
-    shade, DEFAULT_SHADING otherwise); light: the azimuth the light comes from, degrees (0 right, 90 top).
+    None = model for a learned model, soft otherwise); shading: its strength in [0,1] (None = DEFAULT_SHADING, or
+    ASKED_SHADING[shade] when a shade is asked for); light: the azimuth the light comes from, degrees (0 right, 90
+    top).
     """
 
     gap: float | None = None
@@ -192,8 +196,9 @@ class Settings:
     def shading_for(self, learned: bool) -> tuple[str, float]:
         """(style, strength) this pipeline uses for a learned model or a fill."""
         shade = self.shade or ("model" if learned else "soft")
-        strength = self.shading if self.shading is not None else (1.0 if shade == "model" else DEFAULT_SHADING)
-        return shade, strength
+        if self.shading is not None:
+            return shade, self.shading
+        return shade, ASKED_SHADING[shade] if self.shade is not None else DEFAULT_SHADING
 
 
 @dataclass

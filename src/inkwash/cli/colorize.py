@@ -296,11 +296,12 @@ def colorize(
                               help="Learned models: one colour per region (hints win), the model's light and "
                                    "shade kept inside each region; --no-lock gives the raw network output."),
     shading: Optional[float] = typer.Option(None, "--shading",
-                                            help="Shading strength 0-1 (0 = flat colours). Default: 1 for a "
-                                                 "learned model's own shade, the measured default for lazybrush."),
+                                            help="Shading strength 0-1 (0 = flat colours). Default: 0 (measured: every "
+                                                 "shading tried moved colours away from the truth), or 1 for "
+                                                 "--shade model and 0.3 for --shade soft|cel when asked for."),
     shade: Optional[str] = typer.Option(None, "--shade",
-                                        help="soft or cel (drawn from the regions' shapes and --light), or model "
-                                             "(a learned model's own light and shade; its default)."),
+                                        help="Turn shading on: soft or cel (drawn from the regions' shapes and "
+                                             "--light), or model (a learned model's own light and shade)."),
     light: float = typer.Option(135.0, "--light", help="Where the light comes from, degrees: 0 right, 90 top, "
                                                        "135 top-left."),
     solver: Optional[str] = typer.Option(None, "--solver",
