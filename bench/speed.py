@@ -110,7 +110,7 @@ def startup(rounds: int, tmp: Path) -> list[str]:
     base = [PY, "-m", "inkwash", "colorize", str(tmp / "l.png"), "--hints", str(tmp / "h.png"), "--overwrite"]
     variants = {
         "classical (lazybrush)": lambda: wall(base + ["--model", "lazybrush", "-o", str(tmp / "a.png")]),
-        "learned, torch (paintstorch)": lambda: wall(base + ["-o", str(tmp / "b.png")]),
+        "learned, torch (paintstorch)": lambda: wall(base + ["--model", "paintstorch", "-o", str(tmp / "b.png")]),
         "learned, ONNX (paintstorch.onnx)": lambda: wall(base + ["--model", str(onnx), "-o", str(tmp / "c.png")]),
     }
     target = {"classical (lazybrush)": 1.0, "learned, torch (paintstorch)": 2.5,
