@@ -123,6 +123,17 @@ def _progress():
                     TextColumn("{task.fields[name]}"), console=_console, transient=False)
 
 
+def _each(progress, paths: list[Path], folder: Path, out_dir: Path):
+    """(path, its name under the folder, its output) for each path, the progress bar naming it and advancing after
+    it, whether its turn ends normally or with `continue`."""
+    task = progress.add_task("colorize", total=len(paths), name="")
+    for path in paths:
+        rel = path.relative_to(folder)
+        progress.update(task, name=str(rel))
+        yield path, rel, out_dir / rel.with_suffix(".png")
+        progress.advance(task)
+
+
 def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], folder: Path, out_dir: Path,
                layers: bool, overwrite: bool, seed: Optional[int], sampling: dict, ora: bool = False) -> None:
     from inkwash.infer import prepare
@@ -132,14 +143,9 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
     needs_hints = colorizer.spec.capabilities.needs_hints
     learned = colorizer.learned
     with _progress() as progress:
-        task = progress.add_task("colorize", total=len(linearts), name="")
-        for path in linearts:
-            rel = path.relative_to(folder)
-            out = out_dir / rel.with_suffix(".png")
-            progress.update(task, name=str(rel))
+        for path, rel, out in _each(progress, linearts, folder, out_dir):
             if not overwrite and all(p.exists() for k, p in layer_paths(out, layers).items() if k != "shading"):
                 skipped.append(rel)
-                progress.advance(task)
                 continue
             hints = companion(path, "hints")
             try:
@@ -147,7 +153,6 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
                               + ([ora_path(out)] if ora else []), overwrite)
             except InkwashError as exc:
                 failed.append((rel, str(exc)))
-                progress.advance(task)
                 continue
             if hints is None and needs_hints:
                 progress.console.print(f"[yellow]warning[/] {rel}: no hints beside it ({path.stem}.hints.json, "
@@ -162,7 +167,6 @@ def _run_batch(colorizer, linearts: list[Path], odd: list[tuple[Path, str]], fol
                 failed.append((rel, str(exc)))
             except Exception as exc:  # noqa: BLE001 - one broken file must not lose the rest of the batch
                 failed.append((rel, f"internal error ({type(exc).__name__}: {exc}); please report it"))
-            progress.advance(task)
     for p, why in odd:
         _console.print(f"[yellow]not coloured[/] {p.relative_to(folder)}: {why}", markup=True, highlight=False)
     for rel, msg in failed:
@@ -200,11 +204,7 @@ def _run_sequence(colorizer, key, linearts: list[Path], odd: list[tuple[Path, st
     rows: list[dict] = []
     prev = None
     with _progress() as progress:
-        task = progress.add_task("colorize", total=len(frames), name="")
-        for path in frames:
-            rel = path.relative_to(folder)
-            out = out_dir / rel.with_suffix(".png")
-            progress.update(task, name=str(rel))
+        for path, rel, out in _each(progress, frames, folder, out_dir):
             try:
                 inputs = prepare(path, companion(path, "hints"), companion(path, "mask"),
                                  reference=[key] + ([prev] if prev is not None else []))
@@ -215,7 +215,6 @@ def _run_sequence(colorizer, key, linearts: list[Path], odd: list[tuple[Path, st
                     done = paths.get("flat", out)
                     prev = previous_frame(inputs.lines, regions, np.asarray(load_rgb(done), np.float32) / 255.0)
                     report.append({"frame": str(rel), "skipped": True})
-                    progress.advance(task)
                     continue
                 check_outputs([p for k, p in paths.items() if k != "shading" or colorizer.learned]
                               + ([ora_path(out)] if ora else []), overwrite)
@@ -235,7 +234,6 @@ def _run_sequence(colorizer, key, linearts: list[Path], odd: list[tuple[Path, st
             except Exception as exc:  # noqa: BLE001 - one broken frame must not lose the rest of the sequence
                 failed.append((rel, f"internal error ({type(exc).__name__}: {exc}); please report it"))
                 prev = None
-            progress.advance(task)
     buf = io.StringIO()
     fields = ["frame", "region", "x", "y", "area", "score", "confidence"]
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
