@@ -7,7 +7,7 @@ What it measures (each row a median; rounds interleave the variants, so a machin
 every variant alike and the ratios hold):
 1. `inkwash colorize` of a 512x512 drawing as a whole process: the classical fill, the default learned model
    (torch), the same model exported to ONNX (torch-free). Targets: <= 1.0 s, <= 2.5 s, <= 1.5 s.
-2. `Colorizer.colorize` at 4096x4096 and 1024x1024 for each shipped model, each in a fresh process (so the
+2. `Colorizer.colorize` of PNG files at 4096x4096 and 1024x1024 for each shipped model, each in a fresh process (so the
    regions are computed, as for a new drawing), with the process's peak resident memory. Targets at 4096: <= 4 s,
    <= 1.2 GB; 4096 costs at most 2x what 1024 costs beyond the fixed model time.
 3. The default learned model at 1024x1024 in the API on a loaded machine (a second process keeps one core busy):
@@ -38,18 +38,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 MODELS = ("lazybrush", "paintstorch", "stenciltorch", "regioncolor", "stablepaint")  # every shipped model
 
-# one colorize in a fresh process: prints {"seconds", "peak_mb"} (ru_maxrss of this process)
+# one colorize of files in a fresh process, as a user's call: prints {"seconds", "peak_mb"} (ru_maxrss of this
+# process: the imports, the model and the colorize; the inputs are read from PNG files inside the call)
 _ONE = r"""
 import json, os, resource, sys, time
-sys.path.insert(0, {bench!r})
-import numpy as np
-from lazybrush import synthetic_case
 from inkwash.infer import Colorizer
-lines, hints = synthetic_case({size})
-img = (lines * 255).astype(np.uint8)
 col = Colorizer.from_pretrained({model!r})
 t = time.perf_counter()
-col.colorize(img, hints)
+col.colorize({lines!r}, {hints!r})
 seconds = time.perf_counter() - t
 print(json.dumps({{"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
@@ -121,13 +117,24 @@ def startup(rounds: int, tmp: Path) -> list[str]:
     return rows
 
 
-def full_resolution(rounds: int) -> list[str]:
-    bench = str(Path(__file__).parent)
+def case_files(size: int, tmp: Path) -> tuple[str, str]:
+    """The bench's cartoon-like lineart and strokes at size x size as PNG files: (lineart, RGBA hints)."""
+    from PIL import Image
+
+    lines, hints = synthetic_case(size)
+    lp, hp = tmp / f"lines{size}.png", tmp / f"hints{size}.png"
+    Image.fromarray((np.clip(lines, 0, 1) * 255 + 0.5).astype(np.uint8), "L").save(lp)
+    Image.fromarray((np.clip(hints, 0, 1) * 255 + 0.5).astype(np.uint8), "RGBA").save(hp)
+    return str(lp), str(hp)
+
+
+def full_resolution(rounds: int, tmp: Path) -> list[str]:
     rows = ["| model | 1024x1024 s | 4096x4096 s | 4096 / 1024 | peak MB at 4096 | targets (4096) |",
             "|---|---|---|---|---|---|"]
+    files = {size: case_files(size, tmp) for size in (1024, 4096)}
     for model in MODELS:
-        res = {size: [run_json(_ONE.format(bench=bench, size=size, model=model)) for _ in range(rounds)]
-               for size in (1024, 4096)}
+        res = {size: [run_json(_ONE.format(model=model, lines=files[size][0], hints=files[size][1]))
+                      for _ in range(rounds)] for size in (1024, 4096)}
         s1 = statistics.median(r["seconds"] for r in res[1024])
         s4 = statistics.median(r["seconds"] for r in res[4096])
         mb = max(r["peak_mb"] for r in res[4096])
@@ -163,14 +170,17 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per measurement (default 3)")
     ap.add_argument("--quick", action="store_true", help="one round of everything")
     ap.add_argument("--no-append", action="store_true", help="print only; do not append to bench/RESULTS.md")
+    ap.add_argument("--only", default="", help="comma-separated parts: startup, full, threads (default: all)")
     args = ap.parse_args()
     rounds = 1 if args.quick else args.rounds
     with tempfile.TemporaryDirectory() as tmp:
-        tables = [startup(rounds, Path(tmp)), full_resolution(rounds), threads(rounds)]
+        parts = {"startup": lambda: startup(rounds, Path(tmp)), "full": lambda: full_resolution(rounds, Path(tmp)),
+                 "threads": lambda: threads(rounds)}
+        tables = [parts[name]() for name in (args.only.split(",") if args.only else parts)]
     load = os.getloadavg()[0]
     header = (f"## Speed on two cores ({datetime.date.today()})\n\nMachine: {platform.machine()}, "
               f"{os.cpu_count()} CPUs, load average {load:.1f} at the end; command: `python bench/speed.py"
-              f"{' --quick' if args.quick else ''}`; medians of {rounds} interleaved round(s).\n")
+              f"{' --quick' if args.quick else ''}{' --only ' + args.only if args.only else ''}`; medians of {rounds} interleaved round(s).\n")
     report(header + "\n" + "\n\n".join("\n".join(t) for t in tables) + "\n", append=not args.no_append)
 
 
