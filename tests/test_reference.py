@@ -376,3 +376,18 @@ def test_warped_thin_lines_keep_their_weight_and_stay_closed():
     assert cv2.connectedComponents(ink, connectivity=8)[0] - 1 == 1  # still one unbroken stroke
     inside = cv2.connectedComponents(1 - ink, connectivity=4)[0] - 1
     assert inside == 2  # the page and the disc: no gap
+
+
+def test_an_open_outline_does_not_paint_the_page_in_the_body_colour():
+    # a body whose outline has a wide opening: body and page are one region; the reference paints only the body
+    lines = np.ones((256, 256), np.float32)
+    cv2.ellipse(lines, (128, 128), (122, 122), 0, 0, 180, 0.0, 3)  # half an outline: body and page are one region
+    coloured = np.ones((256, 256, 3), np.float32)
+    inside = np.zeros((256, 256), np.uint8)
+    cv2.circle(inside, (128, 128), 120, 1, -1)
+    coloured[inside > 0] = (0.9, 0.7, 0.4)  # the body tan (most of the joined region), the page white
+    coloured[lines < 0.5] = 0.0
+    key = reference_from_images(coloured, lines)
+    res = colour_from_reference(lines, key)
+    corner = res.flats.colour[5:30, 5:30]
+    assert np.allclose(corner, 1.0, atol=0.02)  # the page around the drawing stays paper
