@@ -4,14 +4,16 @@
                        loopback server through a rebound DNS name); a state-changing request whose Origin is
                        another site refused; CSP, nosniff, no-referrer, DENY and no-store on every response,
                        errors included.
-  BodyLimitMiddleware  request bodies over a byte limit refused: by Content-Length up front, and by counting
-                       while streaming (chunked uploads declare no length).
+  BodyLimitMiddleware  request bodies over a byte limit refused (413): by Content-Length up front, and by counting
+                       while streaming (chunked uploads declare no length); with a deadline, bodies still
+                       unfinished that long after the request's head too (408). The connection is then closed.
 
 Errors are JSON {"error": {"code": ..., "message": ...}}. ASGI middlewares, no FastAPI needed to import this.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from typing import Callable
 
@@ -22,11 +24,11 @@ STRICT_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def error_response(status: int, code: str, message: str):
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None):
     """A JSONResponse {"error": {"code", "message"}} (starlette imported on use)."""
     from starlette.responses import JSONResponse
 
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
 def host_name(host: str) -> str:
@@ -57,36 +59,60 @@ def allowed_hosts_for(bind: str) -> tuple[str, ...]:
 
 
 # ------------------------------------------------------------------------------------------ middlewares
-class BodyTooLarge(Exception):
-    """Raised inside the app when the streamed body passes the limit (answered 413 if nothing was sent)."""
+class BodyCut(Exception):
+    """Raised inside the app when the streamed body breaks a limit; BodyLimitMiddleware answers for it (a route
+    that catches exceptions lets this one through)."""
+
+
+class BodyTooLarge(BodyCut):
+    pass
+
+
+class BodyTimeout(BodyCut):
+    pass
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over `max_bytes`: by Content-Length up front, and by counting while streaming."""
+    """Refuse request bodies over `max_bytes` (by Content-Length up front, by counting while streaming: chunked
+    uploads declare no length) and, with `timeout_s`, bodies still unfinished that long after the request's head (a
+    stalled upload would hold its connection and its parts' memory forever): 413 / 408, and the connection is
+    closed (the rest of the body is never read)."""
 
-    def __init__(self, app: Callable, max_bytes: int, advice: str = "send a smaller image"):
-        self.app, self.max_bytes, self.advice = app, max_bytes, advice
+    def __init__(self, app: Callable, max_bytes: int, timeout_s: float | None = None,
+                 advice: str = "send a smaller image"):
+        self.app, self.max_bytes, self.timeout_s, self.advice = app, max_bytes, timeout_s, advice
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        close = {"connection": "close"}
         size = f"{self.max_bytes / 2**20:.1f} MiB" if self.max_bytes >= 2**16 else f"{self.max_bytes} bytes"
-        message = f"request body over the limit of {size}; {self.advice}"
+        too_large = error_response(413, "too_large", f"request body over the limit of {size}; {self.advice}", close)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await error_response(413, "too_large", message)(scope, receive, send)
+            await too_large(scope, receive, send)
             return
-        seen = 0
-        started = False
+        loop = asyncio.get_running_loop()
+        deadline = None if self.timeout_s is None else loop.time() + self.timeout_s
+        seen, done, started = 0, False, False
 
-        async def counting_receive() -> dict:
-            nonlocal seen
-            msg = await receive()
-            if msg["type"] == "http.request":
+        async def guarded_receive() -> dict:
+            nonlocal seen, done
+            if done or deadline is None:  # the body is in (waiting for a disconnect has no deadline), or no deadline
+                msg = await receive()
+            else:
+                try:
+                    msg = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+                except asyncio.TimeoutError:
+                    raise BodyTimeout from None
+            if msg["type"] == "http.request" and not done:
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
                     raise BodyTooLarge
+                done = not msg.get("more_body", False)
+            elif msg["type"] != "http.request":
+                done = True
             return msg
 
         async def tracking_send(msg: dict) -> None:
@@ -95,10 +121,16 @@ class BodyLimitMiddleware:
             await send(msg)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await error_response(413, "too_large", message)(scope, receive, send)
+            await self.app(scope, guarded_receive, tracking_send)
+        except BodyCut as cut:
+            if started:
+                return
+            if isinstance(cut, BodyTooLarge):
+                await too_large(scope, receive, send)
+            else:
+                await error_response(408, "body_timeout", f"the request body did not arrive within "
+                                                          f"{self.timeout_s:g} s; send it again", close)(
+                    scope, receive, send)
 
 
 class SecurityMiddleware:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi.responses import JSONResponse
+from starlette.responses import JSONResponse
+
+from inkwash import webguard
 
 MAX_MESSAGE = 600  # characters; a message quoting a hostile field must not echo megabytes back
 
@@ -16,9 +18,10 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """webguard.error_response with the message cut to MAX_MESSAGE characters."""
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 3] + "..."
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+    return webguard.error_response(status, code, message, headers)
 
 
 __all__ = ["ApiError", "error_response"]

@@ -67,7 +67,7 @@ from inkwash.app.references import (REFERENCE_FIELDS, ReferenceCache, match_summ
 from inkwash.app.regions import find_regions, labels_png, read_lines, region_headers
 from inkwash.app.workers import MODEL_ORDER, ModelSlot, ModelWorker
 from inkwash.errors import InkwashError
-from inkwash.webguard import SecurityMiddleware
+from inkwash.webguard import BodyCut, BodyLimitMiddleware, SecurityMiddleware
 
 log = logging.getLogger("inkwash.app")
 
@@ -88,76 +88,6 @@ mimetypes.add_type("text/javascript", ".mjs")
 
 
 # ------------------------------------------------------------------------------------------ middlewares
-class _BodyCut(Exception):
-    """The request body broke a limit; BodyLimitMiddleware answers for it."""
-
-
-class _BodyTooLarge(_BodyCut):
-    pass
-
-
-class _BodyTimeout(_BodyCut):
-    pass
-
-
-class BodyLimitMiddleware:
-    """Refuse request bodies over `max_bytes` (by Content-Length up front, by counting while streaming: chunked
-    uploads declare no length) and bodies still unfinished `timeout_s` after the request's head (a stalled upload
-    would hold its connection and its parts' memory forever): 413 / 408, and the connection is closed."""
-
-    def __init__(self, app: Callable, max_bytes: int, timeout_s: float = 60.0):
-        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        close = {"connection": "close"}  # the rest of the body is never read: this connection cannot be reused
-        too_large = error_response(413, "too_large", f"request body over the limit of {self.max_bytes / 2**20:.1f} "
-                                                     "MiB; send a smaller image", close)
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await too_large(scope, receive, send)
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
-        seen, done, started = 0, False, False
-
-        async def guarded_receive() -> dict:
-            nonlocal seen, done
-            if done:  # the body is in; waiting for a disconnect has no deadline
-                return await receive()
-            try:
-                msg = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError:
-                raise _BodyTimeout from None
-            if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _BodyTooLarge
-                done = not msg.get("more_body", False)
-            else:
-                done = True
-            return msg
-
-        async def tracking_send(msg: dict) -> None:
-            nonlocal started
-            started = started or msg["type"] == "http.response.start"
-            await send(msg)
-
-        try:
-            await self.app(scope, guarded_receive, tracking_send)
-        except _BodyCut as cut:
-            if started:
-                return
-            if isinstance(cut, _BodyTooLarge):
-                await too_large(scope, receive, send)
-            else:
-                await error_response(408, "body_timeout", f"the request body did not arrive within "
-                                                          f"{self.timeout_s:g} s; send it again", close)(
-                    scope, receive, send)
-
-
 def head_deadline_protocol(seconds: float) -> type:
     """uvicorn's HTTP protocol, closing a connection that has not sent a complete request head `seconds` after it
     opened or after its last answer (uvicorn waits for a first request forever: slowloris)."""
@@ -267,7 +197,7 @@ async def read_form(request: Request, config: ServerConfig) -> Any:
                        "send multipart/form-data with a 'lineart' file (and optional hints, mask, base)")
     try:
         return await request.form(max_files=6, max_fields=16, max_part_size=config.max_json_bytes + 1024)
-    except _BodyCut:
+    except BodyCut:
         raise
     except Exception as exc:  # malformed multipart: the parser's message is the useful part
         detail = getattr(exc, "detail", None) or str(exc)
