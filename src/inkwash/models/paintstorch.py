@@ -192,7 +192,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     saved = read_model(path)
     if saved.name not in FAMILY:
         raise InkwashError(f"{saved.folder}: a {saved.name!r} model, not paintstorch/alacgan; use --model {saved.name}")
-    cfg = PaintsTorchConfig.from_dict(saved.model)
+    cfg = saved.network_config(PaintsTorchConfig, "PaintsTorch")
     tensors = saved.tensors(str(device))
     g1 = load_state(Generator(cfg, 1, 3), tensors, "g1", saved.folder)
     f1_state = {k[3:]: v for k, v in tensors.items() if k.startswith("f1.")}

@@ -274,10 +274,7 @@ def build_networks(cfg: RegionColorConfig) -> dict[str, nn.Module]:
 def load_regioncolor(path: str | Path, device: str | torch.device = "cpu") -> tuple[RegionColorNet, SavedModel]:
     """A saved RegionColor (model folder, its model.safetensors, or a training run) in eval mode, frozen."""
     saved = read_model(path, expect=NAME)
-    try:
-        mcfg = RegionColorConfig.from_dict(saved.model)
-    except TypeError as exc:
-        raise InkwashError(f"{saved.folder}: unreadable RegionColor config ({exc}); re-export or retrain") from None
+    mcfg = saved.network_config(RegionColorConfig, "RegionColor")
     net = load_state(RegionColorNet(mcfg), saved.tensors(str(device)), "net", saved.folder)
     return net.to(device).eval().requires_grad_(False), saved
 

@@ -86,6 +86,14 @@ class SavedModel:
         r = self.meta.get("resolution")
         return int(r) if r else None
 
+    def network_config(self, cls: type, label: str) -> Any:
+        """The network config rebuilt with `cls.from_dict` (label: the model's name in messages); settings of the
+        wrong shape are a one-line InkwashError, not a traceback."""
+        try:
+            return cls.from_dict(self.model)
+        except TypeError as exc:
+            raise InkwashError(f"{self.folder}: unreadable {label} config ({exc}); re-export or retrain") from None
+
     def tensors(self, device: str = "cpu") -> dict:
         """The weights as float32 torch tensors (fp16 files are cast back) on `device`."""
         from safetensors import SafetensorError

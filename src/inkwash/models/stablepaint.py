@@ -253,10 +253,7 @@ def load_stablepaint(path: str | Path, device: str | torch.device = "cpu",
     frozen. A model of an earlier stage lacks the later networks: the error names the stage to train next.
     """
     saved = read_model(path, expect=NAME)
-    try:
-        mcfg = StablePaintConfig.from_dict(saved.model)
-    except TypeError as exc:
-        raise InkwashError(f"{saved.folder}: unreadable StablePaint config ({exc}); re-export or retrain") from None
+    mcfg = saved.network_config(StablePaintConfig, "StablePaint")
     tensors = saved.tensors(str(device))
     nets = build_networks(mcfg)
     out: dict[str, nn.Module] = {}

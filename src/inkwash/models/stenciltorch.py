@@ -105,10 +105,7 @@ def load_stenciltorch(path: str | Path, device: str | torch.device = "cpu"
     from inkwash.models.features import build_f1
 
     saved = read_model(path, expect=NAME)
-    try:
-        mcfg = StencilTorchConfig.from_dict(saved.model)
-    except TypeError as exc:
-        raise InkwashError(f"{saved.folder}: unreadable StencilTorch config ({exc}); re-export or retrain") from None
+    mcfg = saved.network_config(StencilTorchConfig, "StencilTorch")
     tensors = saved.tensors(str(device))
     g = load_state(StencilGenerator(mcfg), tensors, "g", saved.folder)
     f1_state = {k[3:]: v for k, v in tensors.items() if k.startswith("f1.")}
