@@ -9,7 +9,9 @@ stages, each a plain function:
     reference Regions + coloured references -> Match     matched regions' colours (inkwash.reference), if given
     flats     Regions + hints (+ colour) -> Flats        hints win, then matched colours; unhinted regions follow
                                                          a policy, border stays paper, colour under the lines
-    compose   flats x shading x lines -> layers          the region lock's shading, mask composite with the base
+    shade     Regions + Flats -> shading (H,W) or None   drawn from the regions' shapes, or a model's own; off unless
+                                                         asked for (--shade / --shading)
+    compose   flats x shading x lines -> layers          mask composite with the base
 
 A fill (`lazybrush`) is regions + flats; a learned model proposes colour for unhinted regions and shading inside
 regions (`Settings.lock`, on by default); `--no-lock` (lock=False) gives its raw output (`finish`).
@@ -465,18 +467,20 @@ class Colorizer:
         locked = fill or (self.learned and s.lock)
         if inputs.references and not locked:
             raise InkwashError("a reference colours the drawing's regions; it needs the region lock (drop --no-lock)")
-        # a locked model's colour only feeds region medians and shading: 8-bit is enough
-        raw = None if fill else paint(model, inputs, seed, np.uint8 if locked else np.float32, **sampling)
+        unhinted = s.unhinted or ("model" if self.learned else DEFAULT_UNHINTED)
+        style, strength = s.shading_for(self.learned)
+        # locked, a model's colour feeds only the unhinted regions' proposal and its own shading: with neither asked
+        # for, the model has nothing to do; when it runs, 8-bit is enough for region medians and shading
+        uses_model = not fill and (not locked or unhinted == "model" or (style == "model" and strength > 0))
+        raw = paint(model, inputs, seed, np.uint8 if locked else np.float32, **sampling) if uses_model else None
         masked_pass = inputs.mask is not None and inputs.base is not None
         regions = regions_of(inputs, s) if (locked or masked_pass) else None
         match = None
         if locked:
-            unhinted = s.unhinted or ("model" if self.learned else DEFAULT_UNHINTED)
-            style, strength = s.shading_for(self.learned)
             medians = residual = None
             if inputs.references:
                 match = match_references(regions, inputs)
-            if self.learned:  # the model's colour per region, once for the proposal and its shading
+            if raw is not None:  # the model's colour per region, once for the proposal and its shading
                 from inkwash.regions import lock_medians
 
                 medians = lock_medians(regions, raw)
